@@ -1,0 +1,28 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// No package dependencies, ever: the toolchain's own modules only.
+let strict: [SwiftSetting] = [.unsafeFlags(["-warnings-as-errors"], .when(configuration: .debug))]
+
+let package = Package(
+    name: "fedagent",
+    products: [
+        .executable(name: "fedagent", targets: ["fedagent"]),
+    ],
+    targets: [
+        .target(name: "CSystem"),
+        .target(name: "Sockets", dependencies: ["CSystem"]),
+        .target(name: "JSON"),
+        .target(name: "Membership", dependencies: ["Sockets"]),
+        .target(name: "Simulation", dependencies: ["Membership", "Sockets"]),
+        .executableTarget(name: "fedagent-sim", dependencies: ["Simulation", "Membership", "Sockets"]),
+        .target(name: "Agent", dependencies: ["Membership", "Sockets", "JSON"]),
+        .target(name: "HTTPAPI", dependencies: ["Agent", "Sockets", "JSON"]),
+        .executableTarget(name: "fedagent", dependencies: ["Agent", "HTTPAPI", "Membership", "Sockets", "JSON"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "MembershipTests", dependencies: ["Membership", "Sockets", "Simulation"]),
+        .testTarget(name: "HTTPAPITests", dependencies: ["HTTPAPI", "JSON", "Sockets"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["JSON", "Sockets"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,17 @@
+// Linux calls that Swift's Glibc module does not expose (epoll, eventfd,
+// accept4, prctl). Same libc, no extra dependency. Wrappers that need
+// _GNU_SOURCE live in shim.c so this header stays compatible with Glibc's
+// module map.
+#ifndef FEDAGENT_CSYSTEM_H
+#define FEDAGENT_CSYSTEM_H
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+int csystem_epoll_create(void);
+int csystem_eventfd(void);
+int csystem_accept4(int fd, struct sockaddr *addr, socklen_t *len);
+int csystem_set_pdeathsig(int sig);
+static inline unsigned int csystem_epollin(void) { return EPOLLIN; }
+static inline unsigned int csystem_epollout(void) { return EPOLLOUT; }
+static inline unsigned int csystem_epollerr(void) { return EPOLLERR | EPOLLHUP | EPOLLRDHUP; }
+#endif

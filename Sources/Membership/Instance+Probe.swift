@@ -1,0 +1,211 @@
+import Glibc
+import Sockets
+
+extension SWIM.Instance {
+    public typealias Directive = SWIM.Directive
+
+    /// Runs every timer that is due: probe rounds, indirect probes,
+    /// suspicion timeouts, gossip, push/pull and reaping.
+    public mutating func tick(now: Instant) -> [Directive] {
+        var out: [Directive] = []
+        if !isLeaving {
+            if now >= nextProbeAt {
+                finishProbe(now: now, &out)
+                startProbe(now: now, &out)
+                nextProbeAt = now + awareness.scale(settings.probeInterval)
+            }
+            if let p = probe, !p.acked, !p.indirectSent, now >= p.timeoutAt {
+                sendIndirectProbes(now: now, &out)
+            }
+        }
+        expireRelays(now: now, &out)
+        expireSuspicions(now: now, &out)
+        if now >= nextGossipAt {
+            gossip(now: now, &out)
+            nextGossipAt = max(nextGossipAt + settings.gossipInterval, now)
+        }
+        if !isLeaving && now >= nextPushPullAt {
+            nextPushPullAt = now + pushPullInterval
+            if let peer = randomMembers(1, where: { $0.status == .alive }).first {
+                out.append(.pushPull(with: peer.address, join: false))
+            }
+        }
+        if !isLeaving && now >= nextReconnectAt {
+            nextReconnectAt = now + settings.reconnectInterval
+            if let lost = randomMembers(1, where: { $0.status == .dead }).first {
+                out.append(.pushPull(with: lost.address, join: false))
+            }
+        }
+        if now >= nextReapAt {
+            reap(now: now, &out)
+            nextReapAt = now + Self.reapCheckInterval(settings)
+        }
+        return out
+    }
+
+    /// Push/pull interval scaled for large pools, as memberlist's pushPullScale.
+    var pushPullInterval: Duration {
+        let n = liveCount
+        guard n > 32 else { return settings.pushPullInterval }
+        let factor = ceil(log2(Double(n)) - log2(32.0)) + 1
+        return settings.pushPullInterval * factor
+    }
+
+    /// Decodes one datagram and handles each message in it. Malformed
+    /// packets are dropped; the error is returned for the shell to log.
+    @discardableResult
+    public mutating func receive(_ packet: [UInt8], from sender: Endpoint, now: Instant,
+                                 into out: inout [Directive]) -> String? {
+        let messages: [SWIM.Message]
+        do {
+            messages = try SWIM.WireCodec.decodePacket(packet)
+        } catch {
+            return "dropped \(packet.count)-byte packet from \(sender): \(error)"
+        }
+        for message in messages { handle(message, from: sender, now: now, &out) }
+        return nil
+    }
+
+    public mutating func receive(_ packet: [UInt8], from sender: Endpoint, now: Instant) -> [Directive] {
+        var out: [Directive] = []
+        receive(packet, from: sender, now: now, into: &out)
+        return out
+    }
+
+    mutating func handle(_ message: SWIM.Message, from sender: Endpoint, now: Instant, _ out: inout [Directive]) {
+        switch message {
+        case .ping(let ping):
+            // A ping meant for a previous owner of this address is not ours to answer.
+            guard ping.target == name, !isLeaving else { return }
+            answer(ping, to: sender, &out)
+        case .indirectPing(let request):
+            relay(request, requester: sender, now: now, &out)
+        case .ack(let sequence):
+            handleAck(sequence, now: now, &out)
+        case .nack(let sequence):
+            if probe?.sequence == sequence { probe?.nacks += 1 }
+        case .alive(let alive):
+            handleAlive(alive, now: now, &out)
+        case .suspect(let accusation):
+            handleSuspect(accusation, now: now, &out)
+        case .dead(let accusation):
+            handleDead(accusation, now: now, &out)
+        case .user(let bytes):
+            out.append(.userMessage(bytes))
+        }
+    }
+
+    // MARK: - Probing (SWIM 4.3, Lifeguard IV.A)
+
+    /// Acks a ping. If the prober's view of us is stale (an older
+    /// incarnation, or a suspicion) the ack carries our alive message, so
+    /// a refutation that gossip failed to deliver still arrives.
+    mutating func answer(_ ping: SWIM.Ping, to sender: Endpoint, _ out: inout [Directive]) {
+        let known = ping.targetIncarnation
+        // UInt32.max: a relay's ping, which carries no view.
+        guard known != UInt32.max, ping.suspectsTarget || known != incarnation else {
+            return send(.ack(sequence: ping.sequence), to: sender, &out)
+        }
+        if known > incarnation || (ping.suspectsTarget && known == incarnation) {
+            refute(observed: known)
+        }
+        let head = [SWIM.WireCodec.encode(.ack(sequence: ping.sequence)), SWIM.WireCodec.encode(.alive(selfAlive))]
+        let used = head.reduce(0) { $0 + $1.count + 2 }
+        let budget = settings.packetSize - SWIM.WireCodec.compoundOverhead(parts: 0) - used
+        let extra = broadcasts.take(budget: budget, overheadPerMessage: 2, limit: retransmitLimit)
+        out.append(.send(SWIM.WireCodec.packet(head + extra), to: sender))
+    }
+
+    /// Picks the next member in randomized round-robin order and pings it.
+    /// Every other round goes to a member we suspect, if any: the direct
+    /// exchange settles the suspicion quickly either way.
+    mutating func startProbe(now: Instant, _ out: inout [Directive]) {
+        probe = nil
+        guard nodes.count > 1 else { return }
+        probeRound &+= 1
+        if probeRound % 2 == 0, let suspect = suspicions.keys.randomElement(using: &random),
+           let i = index[suspect], nodes[i].status == .suspect {
+            return ping(nodes[i], now: now, &out)
+        }
+        for _ in 0..<nodes.count {
+            if probeCursor >= nodes.count {
+                shuffleProbeOrder()
+                probeCursor = 0
+            }
+            let candidate = nodes[probeCursor]
+            probeCursor += 1
+            guard candidate.name != name, candidate.status.isLive else { continue }
+            return ping(candidate, now: now, &out)
+        }
+    }
+
+    mutating func ping(_ target: SWIM.Member, now: Instant, _ out: inout [Directive]) {
+        let sequence = nextSequence()
+        probe = ProbeInFlight(sequence: sequence, target: target.name, sentAt: now,
+                              timeoutAt: now + awareness.scale(settings.probeTimeout))
+        let message = SWIM.Ping(sequence: sequence, target: target.name, source: name,
+                                targetIncarnation: target.incarnation, suspectsTarget: target.status == .suspect)
+        send(.ping(message), to: target.address, &out)
+    }
+
+    /// At the end of a probe interval: an unanswered target becomes suspect.
+    mutating func finishProbe(now: Instant, _ out: inout [Directive]) {
+        guard let p = probe else { return }
+        probe = nil
+        if p.acked {
+            awareness.apply(-1)
+            return
+        }
+        // Lifeguard: missing nacks mean our own links may be the problem.
+        awareness.apply(p.expectedNacks > 0 ? p.expectedNacks - p.nacks : 1)
+        guard let i = index[p.target], nodes[i].status == .alive else { return }
+        handleSuspect(SWIM.Accusation(incarnation: nodes[i].incarnation, name: p.target, from: name), now: now, &out)
+    }
+
+    mutating func sendIndirectProbes(now: Instant, _ out: inout [Directive]) {
+        guard var p = probe, let i = index[p.target] else { return }
+        let target = nodes[i]
+        let helpers = randomMembers(settings.indirectChecks) { $0.status == .alive && $0.name != target.name }
+        p.indirectSent = true
+        p.expectedNacks = helpers.count
+        probe = p
+        let request = SWIM.IndirectPing(sequence: p.sequence, target: target.name,
+                                        targetAddress: target.address, wantsNack: true, source: name)
+        for helper in helpers { send(.indirectPing(request), to: helper.address, &out) }
+    }
+
+    mutating func relay(_ request: SWIM.IndirectPing, requester: Endpoint, now: Instant, _ out: inout [Directive]) {
+        guard !isLeaving, relays.count < 1024 else { return }
+        let sequence = nextSequence()
+        relays[sequence] = Relay(requester: requester, originalSequence: request.sequence,
+                                 wantsNack: request.wantsNack, deadline: now + settings.probeTimeout)
+        // The relay has no view of its own to offer: it asks for a plain ack.
+        send(.ping(SWIM.Ping(sequence: sequence, target: request.target, source: name,
+                             targetIncarnation: UInt32.max, suspectsTarget: false)),
+             to: request.targetAddress, &out)
+    }
+
+    mutating func handleAck(_ sequence: UInt32, now: Instant, _ out: inout [Directive]) {
+        if let relay = relays.removeValue(forKey: sequence) {
+            send(.ack(sequence: relay.originalSequence), to: relay.requester, &out)
+            return
+        }
+        guard var p = probe, p.sequence == sequence, !p.acked else { return }
+        p.acked = true
+        probe = p
+        if !p.indirectSent, let i = index[p.target] { nodes[i].roundTrip = now - p.sentAt }
+    }
+
+    mutating func expireRelays(now: Instant, _ out: inout [Directive]) {
+        guard !relays.isEmpty else { return }
+        for (sequence, relay) in relays where relay.deadline <= now {
+            relays[sequence] = nil
+            if relay.wantsNack { send(.nack(sequence: relay.originalSequence), to: relay.requester, &out) }
+        }
+    }
+
+    mutating func shuffleProbeOrder() {
+        nodes.shuffle(using: &random)
+        for (i, m) in nodes.enumerated() { index[m.name] = i }
+    }
+}

@@ -1,0 +1,82 @@
+import Sockets
+
+extension SWIM {
+    /// Every tunable of the protocol, with memberlist's well-known presets.
+    /// Formulas are given where a value is derived from the pool size N.
+    public struct Settings: Sendable {
+        /// Time between probes of one member (SWIM 4.3), scaled by local health.
+        public var probeInterval: Duration
+        /// Wait for a direct ack before asking others to probe (ping-req).
+        public var probeTimeout: Duration
+        /// k: members asked to probe indirectly.
+        public var indirectChecks: Int
+        /// Suspicion timeout min = suspicionMultiplier × max(1, log10(N)) × probeInterval.
+        public var suspicionMultiplier: Int
+        /// Lifeguard: a fresh suspicion starts at this × the min timeout and
+        /// shrinks towards the min with independent confirmations.
+        public var suspicionMaxTimeoutMultiplier: Int
+        /// Each broadcast is sent retransmitMultiplier × ⌈log10(N+1)⌉ times.
+        public var retransmitMultiplier: Int
+        /// Gossip tick: piggybacked updates go to `gossipNodes` random members.
+        public var gossipInterval: Duration
+        public var gossipNodes: Int
+        /// Dead members still receive gossip this long, so they can refute.
+        public var gossipToTheDead: Duration
+        /// Full-state TCP exchange. Above 32 members the interval grows:
+        /// interval × (⌈log2(N) − log2(32)⌉ + 1).
+        public var pushPullInterval: Duration
+        /// How often a failed (not left) member is asked for a push/pull, so
+        /// that pools split by a partition find each other again (Serf's
+        /// reconnect).
+        public var reconnectInterval: Duration = .seconds(10)
+        /// Lifeguard local health: timeouts are multiplied by (score + 1), score < this.
+        public var awarenessMaxMultiplier: Int
+        /// Failed members are removed after this long; left ones likewise.
+        public var reapInterval: Duration
+        /// Largest UDP payload we send.
+        public var packetSize: Int
+        /// Largest node metadata accepted.
+        public var metaLimit: Int = 512
+        /// TCP push/pull connect and exchange timeout.
+        public var tcpTimeout: Duration
+
+        /// memberlist's DefaultLANConfig.
+        public static var lan: Settings {
+            Settings(probeInterval: .seconds(1), probeTimeout: .milliseconds(500), indirectChecks: 3,
+                     suspicionMultiplier: 4, suspicionMaxTimeoutMultiplier: 6, retransmitMultiplier: 4,
+                     gossipInterval: .milliseconds(200), gossipNodes: 3, gossipToTheDead: .seconds(30),
+                     pushPullInterval: .seconds(30), awarenessMaxMultiplier: 8, reapInterval: .seconds(24 * 3600),
+                     packetSize: 1400, tcpTimeout: .seconds(10))
+        }
+
+        /// memberlist's DefaultWANConfig: slower, more tolerant of latency and loss.
+        public static var wan: Settings {
+            var s = lan
+            s.probeInterval = .seconds(5)
+            s.probeTimeout = .seconds(3)
+            s.suspicionMultiplier = 6
+            s.gossipInterval = .milliseconds(500)
+            s.gossipNodes = 4
+            s.gossipToTheDead = .seconds(60)
+            s.pushPullInterval = .seconds(60)
+            s.tcpTimeout = .seconds(30)
+            s.reconnectInterval = .seconds(30)
+            return s
+        }
+
+        /// memberlist's DefaultLocalConfig: one host, fast failure detection.
+        public static var local: Settings {
+            var s = lan
+            s.probeInterval = .seconds(1)
+            s.probeTimeout = .milliseconds(200)
+            s.indirectChecks = 1
+            s.suspicionMultiplier = 3
+            s.retransmitMultiplier = 2
+            s.gossipInterval = .milliseconds(100)
+            s.gossipToTheDead = .seconds(15)
+            s.pushPullInterval = .seconds(15)
+            s.tcpTimeout = .seconds(1)
+            return s
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import Glibc
+import Sockets
+
+extension SWIM {
+    /// Lifeguard's dynamic suspicion timeout (Lifeguard IV.B): it starts at
+    /// `maximum` and shrinks logarithmically towards `minimum` as k
+    /// independent members confirm the suspicion.
+    struct Suspicion {
+        let incarnation: UInt32
+        let start: Instant
+        let minimum: Duration
+        let maximum: Duration
+        /// Confirmations that bring the timeout down to the minimum.
+        let expected: Int
+        private(set) var confirmers: Set<String>
+
+        init(incarnation: UInt32, start: Instant, from: String, minimum: Duration, maximum: Duration, expected: Int) {
+            self.incarnation = incarnation
+            self.start = start
+            self.minimum = minimum
+            self.maximum = maximum
+            self.expected = expected
+            self.confirmers = [from]
+        }
+
+        /// Records an independent confirmation; true if it was new.
+        mutating func confirm(from: String) -> Bool {
+            guard confirmers.count - 1 < expected else { return false }
+            return confirmers.insert(from).inserted
+        }
+
+        /// timeout = max(min, max − (max − min) · log(c + 1) / log(k + 1))
+        var timeout: Duration {
+            let confirmations = confirmers.count - 1
+            guard expected > 0 else { return minimum }
+            let fraction = log(Double(confirmations) + 1) / log(Double(expected) + 1)
+            let span = Double((maximum - minimum).nanoseconds)
+            let t = Double(maximum.nanoseconds) - span * fraction
+            return .nanoseconds(Int64(Swift.max(t, Double(minimum.nanoseconds))))
+        }
+
+        var deadline: Instant { start + timeout }
+    }
+
+    /// Lifeguard local health (Lifeguard IV.A): a score that rises when this
+    /// node misses acks or nacks (it is probably the slow one) and falls on
+    /// success; probe interval and timeout are scaled by (score + 1).
+    struct Awareness {
+        let maximum: Int
+        private(set) var score = 0
+
+        init(maximum: Int) { self.maximum = Swift.max(1, maximum) }
+
+        mutating func apply(_ delta: Int) {
+            score = Swift.min(Swift.max(score + delta, 0), maximum - 1)
+        }
+
+        func scale(_ d: Duration) -> Duration { d * Double(score + 1) }
+    }
+
+    /// A seeded, deterministic generator (SplitMix64): the instance draws
+    /// every random choice from it, so simulations replay exactly.
+    public struct SeededRandom: RandomNumberGenerator, Sendable {
+        private var state: UInt64
+        public init(seed: UInt64) { state = seed }
+        public mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+}

@@ -1,0 +1,280 @@
+import Membership
+import Sockets
+
+/// A deterministic network of SWIM instances: virtual clock, seeded
+/// randomness, per-link delay, packet loss and partitions. Nothing here
+/// sleeps or touches a socket; a simulated hour takes seconds.
+public struct Simulator {
+    public struct Node {
+        public var instance: SWIM.Instance?
+        public var address: Endpoint
+        public var crashed = false
+        public var scheduledWake: Instant?
+        public var events: [SWIM.MemberEvent] = []
+    }
+
+    public enum Event {
+        case wake(Int)
+        case packet([UInt8], from: Int, to: Int)
+        case pushPull(from: Int, to: Int, join: Bool)
+    }
+
+    public private(set) var now = Instant(nanoseconds: 1_000_000_000)
+    public var nodes: [Node] = []
+    public var settings: SWIM.Settings
+    public var lossRate = 0.0
+    public var minDelay: Duration = .milliseconds(1)
+    public var maxDelay: Duration = .milliseconds(5)
+    /// Nodes in different groups cannot reach each other; nil means one network.
+    public var partition: [Int: Int]?
+    private var random: SWIM.SeededRandom
+    private var queue = EventHeap()
+    private var byAddress: [Endpoint: Int] = [:]
+    public private(set) var packetsSent = 0
+    public private(set) var bytesSent = 0
+
+    public init(settings: SWIM.Settings = .lan, seed: UInt64) {
+        self.settings = settings
+        random = SWIM.SeededRandom(seed: seed)
+    }
+
+    public static func address(_ i: Int) -> Endpoint {
+        // Labels only: the simulator never sends a real packet.
+        Endpoint(addressBytes: [127, 1, UInt8((i >> 8) & 0xff), UInt8(i & 0xff)], port: 8301)!
+    }
+
+    public static func name(_ i: Int) -> String { "node-\(i)" }
+
+    /// Adds a node (started now) and returns its id.
+    @discardableResult
+    public mutating func addNode(meta: [UInt8] = []) -> Int {
+        let id = nodes.count
+        let address = Self.address(id)
+        byAddress[address] = id
+        let instance = SWIM.Instance(name: Self.name(id), address: address, meta: meta, settings: settings,
+                                     seed: random.next(), now: now)
+        nodes.append(Node(instance: instance, address: address))
+        schedule(id)
+        return id
+    }
+
+    /// Starts node `id` afresh (a restart after a crash or leave), same name and address.
+    public mutating func restart(_ id: Int) {
+        nodes[id].instance = SWIM.Instance(name: Self.name(id), address: nodes[id].address, settings: settings,
+                                           seed: random.next(), now: now)
+        nodes[id].crashed = false
+        nodes[id].scheduledWake = nil
+        schedule(id)
+    }
+
+    public mutating func crash(_ id: Int) {
+        nodes[id].crashed = true
+        nodes[id].instance = nil
+    }
+
+    public mutating func join(_ id: Int, through seed: Int) {
+        guard let instance = nodes[id].instance else { return }
+        apply(instance.joinDirectives([nodes[seed].address]), from: id)
+    }
+
+    public mutating func leave(_ id: Int) {
+        guard var instance = nodes[id].instance else { return }
+        let out = instance.leave(now: now)
+        nodes[id].instance = instance
+        apply(out, from: id)
+    }
+
+    public mutating func updateMeta(_ id: Int, _ meta: [UInt8]) {
+        guard var instance = nodes[id].instance else { return }
+        instance.updateMeta(meta)
+        nodes[id].instance = instance
+        apply([], from: id)
+    }
+
+    public func instance(_ id: Int) -> SWIM.Instance? { nodes[id].instance }
+
+    // MARK: - Running
+
+    /// Advances virtual time by `duration`, processing every event due.
+    public mutating func run(for duration: Duration) {
+        run(until: now + duration)
+    }
+
+    public mutating func run(until end: Instant, stopWhen done: (Simulator) -> Bool = { _ in false },
+                      checkEvery: Duration = .milliseconds(100)) {
+        var nextCheck = now + checkEvery
+        while let top = queue.peek(), top.time <= end {
+            if top.time >= nextCheck {
+                now = nextCheck
+                if done(self) { return }
+                nextCheck = now + checkEvery
+                continue
+            }
+            queue.pop()
+            now = top.time
+            process(top.event)
+        }
+        now = end
+    }
+
+    /// Runs until `condition` holds (checked every 100 ms of virtual time)
+    /// or `limit` passes; returns the virtual time it took, or nil.
+    public mutating func runUntil(limit: Duration, _ condition: (Simulator) -> Bool) -> Duration? {
+        let start = now
+        if condition(self) { return .zero }
+        run(until: now + limit, stopWhen: condition)
+        return condition(self) ? now - start : nil
+    }
+
+    private mutating func process(_ event: Event) {
+        switch event {
+        case .wake(let id):
+            guard nodes[id].scheduledWake == now, var instance = nodes[id].instance else { return }
+            nodes[id].scheduledWake = nil
+            let out = instance.tick(now: now)
+            nodes[id].instance = instance
+            apply(out, from: id)
+        case .packet(let bytes, let from, let to):
+            guard var instance = nodes[to].instance else { return }
+            var out: [SWIM.Directive] = []
+            instance.receive(bytes, from: nodes[from].address, now: now, into: &out)
+            nodes[to].instance = instance
+            apply(out, from: to)
+        case .pushPull(let from, let to, let join):
+            guard var a = nodes[from].instance, var b = nodes[to].instance, reachable(from, to) else { return }
+            // As the shell: the answer is sent after merging the request.
+            let request = a.pushPullPayload(join: join, userState: [])
+            var outB: [SWIM.Directive] = []
+            _ = b.mergePushPull(request, now: now, into: &outB)
+            let response = b.pushPullPayload(join: join, userState: [])
+            nodes[to].instance = b
+            apply(outB, from: to)
+            a = nodes[from].instance ?? a
+            var outA: [SWIM.Directive] = []
+            _ = a.mergePushPull(response, now: now, into: &outA)
+            nodes[from].instance = a
+            apply(outA, from: from)
+        }
+    }
+
+    private mutating func apply(_ directives: [SWIM.Directive], from id: Int) {
+        for directive in directives {
+            switch directive {
+            case .send(let bytes, let target):
+                guard let to = byAddress[target] else { continue }
+                packetsSent += 1
+                bytesSent += bytes.count
+                guard reachable(id, to), Double.random(in: 0..<1, using: &random) >= lossRate else { continue }
+                queue.push(now + delay(), .packet(bytes, from: id, to: to))
+            case .pushPull(let target, let join):
+                guard let to = byAddress[target] else { continue }
+                queue.push(now + delay() + delay(), .pushPull(from: id, to: to, join: join))
+            case .event(let event):
+                nodes[id].events.append(event)
+            case .userMessage:
+                break
+            }
+        }
+        schedule(id)
+    }
+
+    private mutating func schedule(_ id: Int) {
+        guard let instance = nodes[id].instance else { return }
+        let wake = max(instance.nextWakeup, now)
+        if let current = nodes[id].scheduledWake, current <= wake { return }
+        nodes[id].scheduledWake = wake
+        queue.push(wake, .wake(id))
+    }
+
+    private mutating func delay() -> Duration {
+        let span = (maxDelay - minDelay).nanoseconds
+        return minDelay + .nanoseconds(span > 0 ? Int64.random(in: 0...span, using: &random) : 0)
+    }
+
+    public func reachable(_ a: Int, _ b: Int) -> Bool {
+        guard let partition else { return true }
+        return partition[a, default: 0] == partition[b, default: 0]
+    }
+
+    // MARK: - Views for assertions
+
+    /// The status node `observer` reports for `subject`, if it knows it.
+    public func status(of subject: Int, seenBy observer: Int) -> SWIM.Status? {
+        nodes[observer].instance?.member(named: Self.name(subject))?.status
+    }
+
+    /// Cheap check, for polling: every running node counts exactly the
+    /// running set as live.
+    public func converged(live: Set<Int>) -> Bool {
+        live.allSatisfy { nodes[$0].instance?.liveMemberCount == live.count }
+    }
+
+    /// Full check: every running node sees every running node alive.
+    public func viewsCorrect(live: Set<Int>) -> Bool {
+        guard converged(live: live) else { return false }
+        for id in live {
+            guard let instance = nodes[id].instance else { return false }
+            for other in live where instance.member(named: Self.name(other))?.status != .alive { return false }
+        }
+        return true
+    }
+
+    /// Delivers raw bytes to `to` as if `from` had sent them (fault injection).
+    public mutating func inject(_ bytes: [UInt8], from: Int, to: Int) {
+        queue.push(now, .packet(bytes, from: from, to: to))
+    }
+
+    /// Failure events node `observer` has emitted about `subject`.
+    public func failures(of subject: Int, seenBy observer: Int) -> Int {
+        nodes[observer].events.filter {
+            if case .failed(let m) = $0 { return m.name == Self.name(subject) } else { return false }
+        }.count
+    }
+
+    /// All failure events emitted anywhere.
+    public var totalFailureEvents: Int {
+        nodes.reduce(0) { sum, node in
+            sum + node.events.filter { if case .failed = $0 { true } else { false } }.count
+        }
+    }
+}
+
+/// A min-heap of timed events; ties keep insertion order so runs replay exactly.
+struct EventHeap {
+    private var items: [(time: Instant, order: UInt64, event: Simulator.Event)] = []
+    private var counter: UInt64 = 0
+
+    func peek() -> (time: Instant, event: Simulator.Event)? { items.first.map { ($0.time, $0.event) } }
+
+    private func less(_ a: Int, _ b: Int) -> Bool {
+        items[a].time < items[b].time || (items[a].time == items[b].time && items[a].order < items[b].order)
+    }
+
+    mutating func push(_ time: Instant, _ event: Simulator.Event) {
+        counter += 1
+        items.append((time, counter, event))
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard less(child, parent) else { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func pop() {
+        guard !items.isEmpty else { return }
+        items.swapAt(0, items.count - 1)
+        items.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var smallest = parent
+            if left < items.count && less(left, smallest) { smallest = left }
+            if right < items.count && less(right, smallest) { smallest = right }
+            if smallest == parent { return }
+            items.swapAt(parent, smallest)
+            parent = smallest
+        }
+    }
+}

@@ -1,0 +1,224 @@
+import CSystem
+import Glibc
+import Synchronization
+
+/// A point on the monotonic clock, in nanoseconds. The protocol layers take
+/// it as an input; only shells read the real clock.
+public struct Instant: Comparable, Hashable, Sendable, CustomStringConvertible {
+    public var nanoseconds: UInt64
+    public init(nanoseconds: UInt64) { self.nanoseconds = nanoseconds }
+
+    public static func < (a: Instant, b: Instant) -> Bool { a.nanoseconds < b.nanoseconds }
+    public static func + (a: Instant, d: Duration) -> Instant {
+        let n = d.nanoseconds
+        return Instant(nanoseconds: n >= 0 ? a.nanoseconds &+ UInt64(n) : a.nanoseconds &- min(a.nanoseconds, UInt64(-n)))
+    }
+    public static func - (a: Instant, b: Instant) -> Duration {
+        a >= b ? .nanoseconds(Int64(a.nanoseconds - b.nanoseconds)) : .nanoseconds(-Int64(b.nanoseconds - a.nanoseconds))
+    }
+    public static var zero: Instant { Instant(nanoseconds: 0) }
+    public var description: String { "\(Double(nanoseconds) / 1e9)s" }
+
+    public static func monotonicNow() -> Instant {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Instant(nanoseconds: UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec))
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds (saturating), for arithmetic on `Instant`.
+    public var nanoseconds: Int64 {
+        let (s, atto) = components
+        let (ns, overflow) = s.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return s < 0 ? Int64.min : Int64.max }
+        return ns &+ atto / 1_000_000_000
+    }
+    public var seconds: Double { Double(nanoseconds) / 1e9 }
+    public static func * (d: Duration, factor: Double) -> Duration {
+        .nanoseconds(Int64(Double(d.nanoseconds) * factor))
+    }
+}
+
+public struct TimerID: Hashable, Sendable { let raw: UInt64 }
+
+/// A single-threaded readiness loop (epoll) with timers. It runs on its own
+/// thread, never on Swift's cooperative pool. Handlers and timers run on
+/// the loop thread; other threads hand work in with `execute`.
+///
+/// Registration methods MUST be called on the loop thread.
+public final class EventLoop: @unchecked Sendable {
+    public typealias IOHandler = (_ events: UInt32) -> Void
+
+    private let epollFD: Int32
+    private let wakeFD: Int32
+    private var handlers: [Int32: IOHandler] = [:]
+    private var timers = TimerHeap()
+    private var timerCallbacks: [UInt64: () -> Void] = [:]
+    private var nextTimerID: UInt64 = 1
+    private let inbox = Mutex<[@Sendable () -> Void]>([])
+    private let stopped = Atomic<Bool>(false)
+
+    public static let readable: UInt32 = csystem_epollin()
+    public static let writable: UInt32 = csystem_epollout()
+    public static let failed: UInt32 = csystem_epollerr()
+
+    public init() throws(SocketError) {
+        epollFD = csystem_epoll_create()
+        guard epollFD >= 0 else { throw SocketError("epoll_create1") }
+        wakeFD = csystem_eventfd()
+        guard wakeFD >= 0 else { throw SocketError("eventfd") }
+        var ev = epoll_event()
+        ev.events = EventLoop.readable
+        ev.data.fd = wakeFD
+        _ = epoll_ctl(epollFD, EPOLL_CTL_ADD, wakeFD, &ev)
+    }
+
+    /// Starts a dedicated thread running this loop.
+    public static func startThread() throws -> EventLoop {
+        let loop = try EventLoop()
+        let box = Unmanaged.passRetained(loop)
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, nil, { raw in
+            guard let raw else { return nil }
+            let loop = Unmanaged<EventLoop>.fromOpaque(raw).takeRetainedValue()
+            loop.run()
+            return nil
+        }, box.toOpaque())
+        guard rc == 0 else {
+            box.release()
+            throw SocketError("pthread_create", errno: rc)
+        }
+        pthread_detach(thread)
+        return loop
+    }
+
+    public func now() -> Instant { Instant.monotonicNow() }
+
+    /// Thread-safe: queue `work` to run on the loop thread.
+    public func execute(_ work: @escaping @Sendable () -> Void) {
+        inbox.withLock { $0.append(work) }
+        var one: UInt64 = 1
+        _ = Glibc.write(wakeFD, &one, 8)
+    }
+
+    public func stop() {
+        stopped.store(true, ordering: .releasing)
+        execute {}
+    }
+
+    public func register(_ fd: Int32, events: UInt32, handler: @escaping IOHandler) {
+        handlers[fd] = handler
+        var ev = epoll_event()
+        ev.events = events
+        ev.data.fd = fd
+        _ = epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &ev)
+    }
+
+    public func modify(_ fd: Int32, events: UInt32) {
+        var ev = epoll_event()
+        ev.events = events
+        ev.data.fd = fd
+        _ = epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, &ev)
+    }
+
+    public func deregister(_ fd: Int32) {
+        handlers[fd] = nil
+        _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, nil)
+    }
+
+    @discardableResult
+    public func schedule(after delay: Duration, _ callback: @escaping () -> Void) -> TimerID {
+        let id = nextTimerID
+        nextTimerID += 1
+        timerCallbacks[id] = callback
+        timers.push(deadline: now() + delay, id: id)
+        return TimerID(raw: id)
+    }
+
+    public func cancel(_ timer: TimerID) { timerCallbacks[timer.raw] = nil }
+
+    /// Runs until `stop()`. Blocks the calling thread.
+    public func run() {
+        var events = [epoll_event](repeating: epoll_event(), count: 256)
+        while !stopped.load(ordering: .acquiring) {
+            let timeout = millisecondsUntilNextTimer()
+            let n = events.withUnsafeMutableBufferPointer {
+                epoll_wait(epollFD, $0.baseAddress, Int32($0.count), timeout)
+            }
+            if n > 0 {
+                for i in 0..<Int(n) {
+                    let fd = events[i].data.fd
+                    if fd == wakeFD {
+                        var value: UInt64 = 0
+                        _ = Glibc.read(wakeFD, &value, 8)
+                        continue
+                    }
+                    handlers[fd]?(events[i].events)
+                }
+            }
+            drainInbox()
+            fireDueTimers()
+        }
+    }
+
+    private func drainInbox() {
+        let work = inbox.withLock { queue -> [@Sendable () -> Void] in
+            let taken = queue
+            queue.removeAll(keepingCapacity: true)
+            return taken
+        }
+        for item in work { item() }
+    }
+
+    private func fireDueTimers() {
+        let current = now()
+        while let top = timers.peek(), top.deadline <= current {
+            timers.pop()
+            if let callback = timerCallbacks.removeValue(forKey: top.id) { callback() }
+        }
+    }
+
+    private func millisecondsUntilNextTimer() -> Int32 {
+        while let top = timers.peek(), timerCallbacks[top.id] == nil { timers.pop() }
+        guard let top = timers.peek() else { return 1000 }
+        let current = now()
+        if top.deadline <= current { return 0 }
+        let ms = (top.deadline.nanoseconds - current.nanoseconds + 999_999) / 1_000_000
+        return Int32(min(ms, 1000))
+    }
+}
+
+/// A binary min-heap of timer deadlines (cancelled entries are skipped lazily).
+struct TimerHeap {
+    private var items: [(deadline: Instant, id: UInt64)] = []
+
+    func peek() -> (deadline: Instant, id: UInt64)? { items.first }
+
+    mutating func push(deadline: Instant, id: UInt64) {
+        items.append((deadline, id))
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard items[child].deadline < items[parent].deadline else { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func pop() {
+        guard !items.isEmpty else { return }
+        items.swapAt(0, items.count - 1)
+        items.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var smallest = parent
+            if left < items.count && items[left].deadline < items[smallest].deadline { smallest = left }
+            if right < items.count && items[right].deadline < items[smallest].deadline { smallest = right }
+            if smallest == parent { return }
+            items.swapAt(parent, smallest)
+            parent = smallest
+        }
+    }
+}
