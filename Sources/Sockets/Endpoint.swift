@@ -121,3 +121,12 @@ extension Endpoint {
         }
     }
 }
+
+extension Endpoint {
+    /// Reads an endpoint out of a sockaddr_storage value.
+    public init?(sockaddrStorage: sockaddr_storage) {
+        var copy = sockaddrStorage
+        guard let e = withUnsafePointer(to: &copy, { Endpoint(storage: $0) }) else { return nil }
+        self = e
+    }
+}

@@ -1,0 +1,153 @@
+import Membership
+import Sockets
+
+/// One member of a pool as the HTTP API and CLI report it (Consul's shape).
+public struct MemberInfo: Sendable, Equatable {
+    /// Serf's member status codes, as `/v1/agent/members` reports them.
+    public enum Status: Int, Sendable {
+        case none = 0, alive = 1, leaving = 2, left = 3, failed = 4
+        public var word: String {
+            switch self {
+            case .none: "none"
+            case .alive: "alive"
+            case .leaving: "leaving"
+            case .left: "left"
+            case .failed: "failed"
+            }
+        }
+    }
+
+    public var name: String
+    public var address: String
+    public var port: UInt16
+    public var tags: [(String, String)]
+    public var status: Status
+
+    public static func == (a: MemberInfo, b: MemberInfo) -> Bool {
+        a.name == b.name && a.address == b.address && a.port == b.port && a.status == b.status
+            && a.tags.elementsEqual(b.tags, by: { $0 == $1 })
+    }
+
+    public func tag(_ key: String) -> String? { tags.first { $0.0 == key }?.1 }
+}
+
+/// The running agent: its identity, its LAN gossip pool, joining and
+/// leaving. Lives on one event loop; every method MUST be called there.
+public final class Agent {
+    public let config: AgentConfig
+    public let nodeID: String
+    public let loop: EventLoop
+    public let lan: GossipPool
+    public let advertise: Endpoint
+    public private(set) var isLeaving = false
+    private var retryJoiner: RetryJoiner?
+    private let startedAt: Instant
+
+    public init(config: AgentConfig, loop: EventLoop) throws {
+        self.config = config
+        self.loop = loop
+        Log.level = config.logLevel
+        nodeID = try NodeIdentity.load(dataDir: config.dataDir)
+        let bindIP = config.serfLANBind ?? config.bindAddress
+        guard let bind = Endpoint(ip: bindIP, port: config.serfLANPort) else {
+            throw NodeIdentity.Failure(description: "invalid bind address \(bindIP)")
+        }
+        var advertiseIP = config.advertiseAddress ?? bindIP
+        if bind.isUnspecified && config.advertiseAddress == nil { advertiseIP = HostNetwork.defaultAdvertiseAddress() }
+        guard let advertise = Endpoint(ip: advertiseIP, port: config.serfLANPort) else {
+            throw NodeIdentity.Failure(description: "invalid advertise address \(advertiseIP)")
+        }
+        self.advertise = advertise
+        let tags = MemberTags.lan(config: config, nodeID: nodeID)
+        lan = try GossipPool(label: "lan", name: config.nodeName, bind: bind, advertise: advertise,
+                             meta: MemberTags.encode(tags), settings: .lan, loop: loop)
+        startedAt = loop.now()
+        Log.info("agent", "started: node=\(config.nodeName) id=\(nodeID) dc=\(config.datacenter) server=\(config.server) lan=\(bind) advertise=\(advertise)")
+        if !config.retryJoin.isEmpty {
+            retryJoiner = RetryJoiner(addresses: config.retryJoin, defaultPort: config.serfLANPort, loop: loop) { [unowned self] endpoints, done in
+                self.lan.join(endpoints) { ok, errors in
+                    for e in errors { Log.warn("agent", "join: \(e)") }
+                    if ok > 0 { Log.info("agent", "join completed, synced with \(ok) initial agents") }
+                    done(ok > 0)
+                }
+            }
+            retryJoiner?.start()
+        }
+    }
+
+    public var uptime: Duration { loop.now() - startedAt }
+
+    /// The LAN members in Consul's shape, this agent included.
+    public func lanMembers() -> [MemberInfo] {
+        lan.members.map { m in
+            var status: MemberInfo.Status
+            switch m.status {
+            case .alive, .suspect: status = .alive
+            case .dead: status = .failed
+            case .left: status = .left
+            }
+            if m.name == config.nodeName && isLeaving { status = .leaving }
+            return MemberInfo(name: m.name, address: m.address.ip, port: m.address.port,
+                              tags: MemberTags.decode(m.meta), status: status)
+        }
+    }
+
+    public func localMember() -> MemberInfo? {
+        lanMembers().first { $0.name == config.nodeName }
+    }
+
+    /// Alive servers of this datacenter as "ip:port" of their RPC port, sorted.
+    public func serverAddresses() -> [String] {
+        lanMembers().filter { $0.status == .alive && $0.tag("role") == "consul" }
+            .map { m in
+                let port = m.tag("port") ?? "8300"
+                return m.address.contains(":") ? "[\(m.address)]:\(port)" : "\(m.address):\(port)"
+            }
+            .sorted()
+    }
+
+    /// Joins the LAN pool through `addresses` ("ip", "ip:port", "[v6]:port").
+    public func join(_ addresses: [String], completion: @escaping (Result<Int, AgentError>) -> Void) {
+        var endpoints: [Endpoint] = []
+        for text in addresses {
+            guard let e = Endpoint(parsing: text, defaultPort: config.serfLANPort) else {
+                return completion(.failure(AgentError("invalid address \"\(text)\": expected an IP address with an optional port")))
+            }
+            endpoints.append(e)
+        }
+        lan.join(endpoints) { ok, errors in
+            if ok > 0 {
+                completion(.success(ok))
+            } else {
+                completion(.failure(AgentError("failed to join \(addresses.joined(separator: ", ")): \(errors.joined(separator: "; "))")))
+            }
+        }
+    }
+
+    /// Marks a failed node as left (Consul's force-leave).
+    public func forceLeave(_ node: String) -> Result<Void, AgentError> {
+        guard lan.instance.member(named: node) != nil else {
+            return .failure(AgentError("agent: No node found with name '\(node)'"))
+        }
+        _ = lan.forceLeave(node)
+        return .success(())
+    }
+
+    /// Leaves gracefully: the intent is gossiped for a second, then the
+    /// pool stops and `completion` runs (the process then exits).
+    public func leave(completion: @escaping () -> Void) {
+        guard !isLeaving else { return }
+        isLeaving = true
+        retryJoiner?.stop()
+        Log.info("agent", "gracefully leaving the LAN pool")
+        lan.leave(propagation: .seconds(1)) {
+            Log.info("agent", "left the LAN pool")
+            completion()
+        }
+    }
+}
+
+public struct AgentError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

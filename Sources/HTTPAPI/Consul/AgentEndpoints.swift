@@ -1,0 +1,150 @@
+import Agent
+import JSON
+import Sockets
+
+/// `/v1/agent/*` and `/v1/status/*`.
+extension ConsulAPI {
+    func routeAgent(_ request: HTTPRequest, _ path: [String], _ respond: @escaping HTTPServer.Respond) {
+        switch (path.first ?? "", path.count) {
+        case ("members", 1):
+            if let bad = Self.require(request, "GET") { return respond(bad) }
+            let members = Self.isTrue(request, "wan") ? [] : agent.lanMembers()
+            respond(Self.json(request) { w in
+                w.beginArray()
+                for m in members { Self.writeMember(m, &w) }
+                w.endArray()
+            })
+        case ("self", 1):
+            if let bad = Self.require(request, "GET") { return respond(bad) }
+            respond(Self.json(request) { w in writeSelf(&w) })
+        case ("join", 2):
+            if let bad = Self.require(request, "PUT") { return respond(bad) }
+            if Self.isTrue(request, "wan") {
+                return respond(Self.text(500, "WAN join is not available: this agent has no WAN pool yet"))
+            }
+            agent.join([path[1]]) { result in
+                switch result {
+                case .success: respond(Self.empty())
+                case .failure(let error): respond(Self.text(500, error.description))
+                }
+            }
+        case ("leave", 1):
+            if let bad = Self.require(request, "PUT") { return respond(bad) }
+            agent.leave { [weak self] in
+                respond(Self.empty())
+                self?.onLeft()
+            }
+        case ("force-leave", 2):
+            if let bad = Self.require(request, "PUT") { return respond(bad) }
+            switch agent.forceLeave(path[1]) {
+            case .success: respond(Self.empty())
+            case .failure(let error): respond(Self.text(500, error.description))
+            }
+        default:
+            respond(Self.notFound())
+        }
+    }
+
+    func routeStatus(_ request: HTTPRequest, _ path: [String], _ respond: @escaping HTTPServer.Respond) {
+        if let bad = Self.require(request, "GET") { return respond(bad) }
+        switch path.first ?? "" {
+        case "leader" where path.count == 1:
+            // No Raft here: the catalog is AP. The "leader" is the first
+            // alive server by address, or this agent's own RPC address,
+            // so that readiness probes always get a non-empty answer.
+            let leader = agent.serverAddresses().first ?? ownRPCAddress()
+            respond(Self.json(request) { $0.string(leader) })
+        case "peers" where path.count == 1:
+            let peers = agent.serverAddresses()
+            respond(Self.json(request) { $0.stringArray(peers) })
+        default:
+            respond(Self.notFound())
+        }
+    }
+
+    func ownRPCAddress() -> String {
+        let ip = agent.advertise.ip
+        return agent.advertise.isIPv4 ? "\(ip):\(agent.config.serverPort)" : "[\(ip)]:\(agent.config.serverPort)"
+    }
+
+    /// One element of `/v1/agent/members`, Consul's field names and order.
+    static func writeMember(_ m: MemberInfo, _ w: inout JSONWriter) {
+        w.beginObject()
+        w.field("Name", m.name)
+        w.field("Addr", m.address)
+        w.field("Port", Int(m.port))
+        w.key("Tags")
+        w.beginObject()
+        for (k, v) in m.tags.sorted(by: { $0.0 < $1.0 }) { w.field(k, v) }
+        w.endObject()
+        w.field("Status", m.status.rawValue)
+        // memberlist's protocol range and Serf's delegate versions, as Consul reports them.
+        w.field("ProtocolMin", 1)
+        w.field("ProtocolMax", 5)
+        w.field("ProtocolCur", 2)
+        w.field("DelegateMin", 2)
+        w.field("DelegateMax", 5)
+        w.field("DelegateCur", 4)
+        w.endObject()
+    }
+
+    func writeSelf(_ w: inout JSONWriter) {
+        let c = agent.config
+        w.beginObject()
+        w.key("Config")
+        w.beginObject()
+        w.field("Datacenter", c.datacenter)
+        w.field("PrimaryDatacenter", c.datacenter)
+        w.field("NodeName", c.nodeName)
+        w.field("NodeID", agent.nodeID)
+        w.field("Revision", "fedagent")
+        w.field("Server", c.server)
+        w.field("Version", FedagentVersion.version)
+        w.endObject()
+        w.key("DebugConfig")
+        w.beginObject()
+        w.field("Datacenter", c.datacenter)
+        w.field("NodeName", c.nodeName)
+        w.field("NodeID", agent.nodeID)
+        w.field("ServerMode", c.server)
+        w.field("DevMode", c.dev)
+        w.field("BindAddr", c.bindAddress)
+        w.field("AdvertiseAddrLAN", agent.advertise.ip)
+        w.field("ClientAddrs", [c.clientAddress])
+        w.field("HTTPPort", Int(c.httpPort))
+        w.field("DNSPort", Int(c.dnsPort))
+        w.field("SerfPortLAN", Int(c.serfLANPort))
+        w.field("SerfPortWAN", Int(c.serfWANPort))
+        w.field("ServerPort", Int(c.serverPort))
+        w.field("RetryJoinLAN", c.retryJoin)
+        w.field("DNSDomain", c.domain)
+        w.field("DataDir", c.dataDir ?? "")
+        w.endObject()
+        w.key("Coord")
+        w.null()
+        w.key("Member")
+        if let me = agent.localMember() { Self.writeMember(me, &w) } else { w.null() }
+        w.key("Stats")
+        w.beginObject()
+        w.key("agent")
+        w.beginObject()
+        w.field("version", FedagentVersion.version)
+        w.field("uptime_seconds", String(Int(agent.uptime.seconds)))
+        w.endObject()
+        w.key("serf_lan")
+        w.beginObject()
+        let lan = agent.lan.instance
+        w.field("members", String(lan.memberCount))
+        w.field("alive", String(lan.liveMemberCount))
+        w.field("health_score", String(lan.healthScore))
+        w.field("incarnation", String(lan.incarnation))
+        w.field("pending_broadcasts", String(lan.pendingBroadcasts))
+        w.field("dropped_packets", String(agent.lan.droppedPackets))
+        w.endObject()
+        w.endObject()
+        w.key("Meta")
+        w.beginObject()
+        w.endObject()
+        w.endObject()
+    }
+}

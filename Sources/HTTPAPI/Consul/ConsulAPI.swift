@@ -1,0 +1,65 @@
+import Agent
+import JSON
+import Sockets
+
+/// Consul's `/v1` HTTP API over an `Agent`: routing, Consul's status codes
+/// and plain-text errors, JSON bodies with `?pretty`. Runs on the agent's
+/// loop thread.
+public final class ConsulAPI {
+    let agent: Agent
+    /// Called once the agent has left after `PUT /v1/agent/leave`.
+    public var onLeft: () -> Void = {}
+
+    public init(agent: Agent) { self.agent = agent }
+
+    public func handle(_ request: HTTPRequest, _ respond: @escaping HTTPServer.Respond) {
+        let segments = request.pathSegments
+        guard segments.count >= 2, segments[0] == "v1" else { return respond(Self.notFound()) }
+        if let denied = authorize(request) { return respond(denied) }
+        let rest = Array(segments.dropFirst(2))
+        switch segments[1] {
+        case "agent": routeAgent(request, rest, respond)
+        case "status": routeStatus(request, rest, respond)
+        default: respond(Self.notFound())
+        }
+    }
+
+    /// ACL tokens (`X-Consul-Token`, `?token=`) will be checked here; for
+    /// now every request is allowed.
+    func authorize(_ request: HTTPRequest) -> HTTPResponse? { nil }
+
+    // MARK: - Helpers shared by the endpoints
+
+    static func notFound() -> HTTPResponse { text(404, "404 page not found") }
+
+    static func text(_ status: Int, _ message: String) -> HTTPResponse {
+        HTTPResponse(status: status, contentType: "text/plain; charset=utf-8", body: Array((message + "\n").utf8))
+    }
+
+    /// Consul answers a wrong method with 405, an Allow header and this text.
+    static func methodNotAllowed(_ request: HTTPRequest, allow: [String]) -> HTTPResponse {
+        var r = text(405, "method \(request.method) not allowed")
+        r.headers.set("Allow", allow.joined(separator: ","))
+        return r
+    }
+
+    /// Checks the method; returns the 405 response to send if it is wrong.
+    static func require(_ request: HTTPRequest, _ allowed: String...) -> HTTPResponse? {
+        let method = request.method == "HEAD" ? "GET" : request.method
+        return allowed.contains(method) ? nil : methodNotAllowed(request, allow: allowed)
+    }
+
+    static func json(_ request: HTTPRequest, _ build: (inout JSONWriter) -> Void) -> HTTPResponse {
+        var writer = JSONWriter(pretty: request.query.contains("pretty"))
+        build(&writer)
+        return HTTPResponse(status: 200, contentType: "application/json", body: writer.bytes)
+    }
+
+    static func empty() -> HTTPResponse { HTTPResponse(status: 200, body: []) }
+
+    static func isTrue(_ request: HTTPRequest, _ name: String) -> Bool {
+        guard request.query.contains(name) else { return false }
+        let v = request.query[name] ?? ""
+        return v.isEmpty || v == "1" || v.lowercased() == "true"
+    }
+}

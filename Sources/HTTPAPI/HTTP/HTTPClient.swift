@@ -1,0 +1,188 @@
+import Glibc
+
+/// Why `HTTPClient.send` failed.
+public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Method, path or a header would not make a valid request line/field.
+    case invalidRequest(String)
+    case resolveFailed(host: String, reason: String)
+    case connectFailed(host: String, port: UInt16, reason: String)
+    /// The overall deadline passed before the response was complete.
+    case timedOut
+    case io(String)
+    case badResponse(HTTPParseError)
+
+    public var description: String {
+        switch self {
+        case .invalidRequest(let why): return "invalid request: \(why)"
+        case let .resolveFailed(host, reason): return "cannot resolve \(host): \(reason)"
+        case let .connectFailed(host, port, reason): return "cannot connect to \(host):\(port): \(reason)"
+        case .timedOut: return "timed out"
+        case .io(let why): return "I/O error: \(why)"
+        case .badResponse(let error): return "bad response: \(error.message)"
+        }
+    }
+}
+
+/// A small blocking HTTP/1.1 client for the CLI process (`fedagent members`
+/// and friends). One request per connection (`Connection: close`).
+/// It blocks its thread, so it MUST NOT be called from Swift's cooperative
+/// pool inside the agent.
+public enum HTTPClient {
+    /// Sends one request and reads the whole response.
+    /// - host: an IPv4 or IPv6 literal (brackets optional) or a name such
+    ///   as "localhost"; every address getaddrinfo returns is tried in turn.
+    /// - timeoutSeconds: deadline for the whole exchange; <= 0 waits forever.
+    public static func send(method: String = "GET", host: String, port: UInt16, path: String,
+                            body: [UInt8]? = nil, headers: [(name: String, value: String)] = [],
+                            timeoutSeconds: Int = 10,
+                            limits: HTTPLimits = .client) throws(HTTPClientError) -> (status: Int, headers: HTTPHeaders, body: [UInt8]) {
+        let bareHost = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        let request = try requestBytes(method: method, host: bareHost, port: port, path: path, body: body, headers: headers)
+        let deadline = timeoutSeconds > 0 ? monotonicSeconds() + Double(timeoutSeconds) : nil
+        let connection = try ClientConnection.open(host: bareHost, port: port, deadline: deadline)
+        defer { connection.close() }
+        try connection.sendAll(request, deadline: deadline)
+        var parser = HTTPResponseParser(requestMethod: method, limits: limits)
+        var atEOF = false
+        while true {
+            let response: HTTPResponse?
+            do throws(HTTPParseError) {
+                response = atEOF ? try parser.finish() : try parser.next()
+                if atEOF && response == nil { throw HTTPParseError(.truncatedMessage) }
+            } catch {
+                throw .badResponse(error)
+            }
+            if let response { return (response.status, response.headers, response.body) }
+            let received = try connection.receive(deadline: deadline)
+            if received.isEmpty { atEOF = true } else { parser.append(received) }
+        }
+    }
+
+    static func requestBytes(method: String, host: String, port: UInt16, path: String, body: [UInt8]?,
+                             headers: [(name: String, value: String)]) throws(HTTPClientError) -> [UInt8] {
+        guard !method.isEmpty, method.utf8.allSatisfy(isTokenByte) else { throw .invalidRequest("method \(method)") }
+        guard path.hasPrefix("/"), path.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw .invalidRequest("path must start with / and be percent-encoded")
+        }
+        for field in headers {
+            guard !field.name.isEmpty, field.name.utf8.allSatisfy(isTokenByte),
+                  field.value.utf8.allSatisfy({ $0 == 0x09 || ($0 >= 0x20 && $0 != 0x7F) }) else {
+                throw .invalidRequest("header \(field.name)")
+            }
+        }
+        let authority = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(authority)\r\nUser-Agent: fedagent\r\nAccept: */*\r\n"
+        for field in headers { head += "\(field.name): \(field.value)\r\n" }
+        // Go's client always sends a length for PUT/POST, even for no body;
+        // Consul's write endpoints expect one.
+        if let body {
+            head += "Content-Length: \(body.count)\r\n"
+        } else if method == "PUT" || method == "POST" || method == "PATCH" {
+            head += "Content-Length: 0\r\n"
+        }
+        head += "Connection: close\r\n\r\n"
+        return Array(head.utf8) + (body ?? [])
+    }
+}
+
+/// Seconds on the monotonic clock (immune to wall-clock jumps).
+func monotonicSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+}
+
+private func errnoText(_ code: Int32) -> String { String(cString: strerror(code)) }
+
+/// A connected blocking TCP socket whose every send/receive is bounded by
+/// the remaining time to the deadline (SO_SNDTIMEO / SO_RCVTIMEO).
+private struct ClientConnection {
+    let fd: Int32
+
+    static func open(host: String, port: UInt16, deadline: Double?) throws(HTTPClientError) -> ClientConnection {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_NUMERICSERV
+        var list: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, String(port), &hints, &list)
+        guard status == 0, let first = list else {
+            throw .resolveFailed(host: host, reason: String(cString: gai_strerror(status)))
+        }
+        defer { freeaddrinfo(first) }
+        var lastError = "no addresses"
+        var cursor: UnsafeMutablePointer<addrinfo>? = first
+        while let info = cursor {
+            cursor = info.pointee.ai_next
+            let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), info.pointee.ai_protocol)
+            guard fd >= 0 else {
+                lastError = errnoText(errno)
+                continue
+            }
+            let connection = ClientConnection(fd: fd)
+            do throws(HTTPClientError) {
+                // On Linux SO_SNDTIMEO also bounds connect().
+                try connection.applyTimeout(SO_SNDTIMEO, deadline: deadline)
+            } catch {
+                connection.close()
+                throw error
+            }
+            if connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 { return connection }
+            let code = errno
+            connection.close()
+            if code == EINPROGRESS || code == EAGAIN || code == ETIMEDOUT { throw .timedOut }
+            lastError = errnoText(code)
+        }
+        throw .connectFailed(host: host, port: port, reason: lastError)
+    }
+
+    func close() { _ = Glibc.close(fd) }
+
+    func sendAll(_ bytes: [UInt8], deadline: Double?) throws(HTTPClientError) {
+        var offset = 0
+        while offset < bytes.count {
+            try applyTimeout(SO_SNDTIMEO, deadline: deadline)
+            let sent = bytes.withUnsafeBytes { raw in
+                Glibc.send(fd, raw.baseAddress.map { $0 + offset }, raw.count - offset, Int32(MSG_NOSIGNAL))
+            }
+            if sent >= 0 {
+                offset += sent
+                continue
+            }
+            let code = errno
+            if code == EINTR { continue }
+            if code == EAGAIN || code == EWOULDBLOCK { throw .timedOut }
+            throw .io("send: \(errnoText(code))")
+        }
+    }
+
+    /// The next bytes from the peer; empty at EOF.
+    func receive(deadline: Double?) throws(HTTPClientError) -> [UInt8] {
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            try applyTimeout(SO_RCVTIMEO, deadline: deadline)
+            let count = chunk.withUnsafeMutableBytes { raw in recv(fd, raw.baseAddress, raw.count, 0) }
+            if count >= 0 {
+                chunk.removeSubrange(count...)
+                return chunk
+            }
+            let code = errno
+            if code == EINTR { continue }
+            if code == EAGAIN || code == EWOULDBLOCK { throw .timedOut }
+            throw .io("recv: \(errnoText(code))")
+        }
+    }
+
+    /// Sets the socket timeout to the time left; throws once none is left.
+    private func applyTimeout(_ option: Int32, deadline: Double?) throws(HTTPClientError) {
+        guard let deadline else { return }
+        let remaining = deadline - monotonicSeconds()
+        guard remaining > 0 else { throw .timedOut }
+        let whole = remaining.rounded(.down)
+        // A zero timeval means "block forever": keep at least 1 microsecond.
+        var value = timeval(tv_sec: Int(whole), tv_usec: max(1, Int((remaining - whole) * 1_000_000)))
+        guard setsockopt(fd, SOL_SOCKET, option, &value, socklen_t(MemoryLayout<timeval>.size)) == 0 else {
+            throw .io("setsockopt: \(errnoText(errno))")
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import Sockets
+
+/// HTTP/1.1 over the event loop: keep-alive, pipelining (answered in
+/// order), request size limits from `HTTPLimits`, an idle timeout and a
+/// connection limit. Handlers may answer later (a join, a blocking
+/// query); the connection waits for that answer before the next request.
+/// All methods MUST be called on the loop thread.
+public final class HTTPServer {
+    public typealias Respond = (HTTPResponse) -> Void
+    public typealias Handler = (HTTPRequest, @escaping Respond) -> Void
+
+    public let endpoint: Endpoint
+    private let listener: TCPListener
+    private var open = 0
+    private let maxConnections: Int
+
+    public init(bind: Endpoint, loop: EventLoop, limits: HTTPLimits = .server, maxConnections: Int = 4096,
+                idleTimeout: Duration = .seconds(90), handler: @escaping Handler) throws(SocketError) {
+        self.maxConnections = maxConnections
+        var accepted: ((Socket, Endpoint?) -> Void)?
+        listener = try TCPListener(bind: bind, loop: loop) { socket, peer in accepted?(socket, peer) }
+        endpoint = listener.socket.localEndpoint() ?? bind
+        accepted = { [unowned self] socket, peer in
+            guard open < self.maxConnections else {
+                Log.warn("agent.http", "connection limit (\(self.maxConnections)) reached; refusing \(peer.map { "\($0)" } ?? "?")")
+                socket.close()
+                return
+            }
+            open += 1
+            let connection = TCPConnection(accepted: socket, peer: peer, loop: loop, idleTimeout: idleTimeout)
+            let session = HTTPSession(connection: connection, limits: limits, handler: handler)
+            session.onClosed = { [unowned self] in open -= 1 }
+        }
+    }
+
+    public var openConnections: Int { open }
+
+    public func close() { listener.close() }
+}
+
+/// One client connection: parse, dispatch one request at a time, write.
+final class HTTPSession {
+    private let connection: TCPConnection
+    private var parser: HTTPRequestParser
+    private let handler: HTTPServer.Handler
+    private var busy = false
+    private var closed = false
+    var onClosed: () -> Void = {}
+
+    init(connection: TCPConnection, limits: HTTPLimits, handler: @escaping HTTPServer.Handler) {
+        self.connection = connection
+        self.parser = HTTPRequestParser(limits: limits)
+        self.handler = handler
+        // The connection keeps itself (and through these closures, us) alive until it closes.
+        connection.onBytes = { [self] conn, bytes in
+            parser.append(bytes)
+            // curl waits a second for this before sending a larger body.
+            if parser.takeExpectContinue() { conn.write(HTTPResponse.continueHead) }
+            serveNext()
+        }
+        connection.onClose = { [self] _, _ in
+            closed = true
+            onClosed()
+        }
+    }
+
+    private func serveNext() {
+        while !busy && !closed {
+            let request: HTTPRequest?
+            do throws(HTTPParseError) {
+                request = try parser.next()
+            } catch {
+                var response = HTTPResponse(status: error.status, contentType: "text/plain; charset=utf-8",
+                                            body: Array((error.message + "\n").utf8))
+                response.headers.set("Connection", "close")
+                connection.write(response.serialized(keepAlive: false))
+                connection.closeWhenFlushed()
+                return
+            }
+            guard let request else { return }
+            busy = true
+            let keepAlive = request.keepAlive
+            let isHead = request.method == "HEAD"
+            var answered = false
+            handler(request) { [weak self] response in
+                guard let self, !answered else { return }
+                answered = true
+                self.finish(response, keepAlive: keepAlive, isHead: isHead)
+            }
+        }
+    }
+
+    private func finish(_ response: HTTPResponse, keepAlive: Bool, isHead: Bool) {
+        guard !closed else { return }
+        var out: [UInt8] = []
+        out.reserveCapacity(response.body.count + 256)
+        response.serialize(into: &out, keepAlive: keepAlive, isResponseToHEAD: isHead)
+        connection.write(out)
+        busy = false
+        if !keepAlive {
+            connection.closeWhenFlushed()
+            return
+        }
+        serveNext()
+    }
+}

@@ -1,0 +1,77 @@
+import Agent
+import CSystem
+import Glibc
+import HTTPAPI
+import Sockets
+
+/// `fedagent agent`: runs the agent on the main thread's event loop until
+/// it has left (SIGINT/SIGTERM or `PUT /v1/agent/leave`).
+enum AgentCommand {
+    static let synopsis = "Runs a fedagent agent"
+
+    static func run(_ arguments: [String]) -> Int32 {
+        let flags: CommandLineFlags
+        let config: AgentConfig
+        do {
+            flags = try CommandLineFlags(arguments, specs: AgentConfig.flagSpecs)
+            if flags.wantsHelp {
+                print("Usage: fedagent agent [options]\n\n  \(synopsis).\n\nOptions:\n\n" + CommandLineFlags.usage(AgentConfig.flagSpecs))
+                return 0
+            }
+            guard flags.positional.isEmpty else {
+                throw CommandLineFlags.ParseError(description: "unexpected argument \"\(flags.positional[0])\"")
+            }
+            config = try AgentConfig.from(flags, hostName: HostNetwork.hostName())
+        } catch {
+            printError("fedagent agent: \(error)")
+            return 1
+        }
+
+        // Block termination signals before any other thread exists, so that
+        // only the signalfd on the loop sees them.
+        let signals = csystem_termination_signalfd()
+        signal(SIGPIPE, SIG_IGN)
+        do {
+            let loop = try EventLoop()
+            let agent = try Agent(config: config, loop: loop)
+            let api = ConsulAPI(agent: agent)
+            guard let httpBind = Endpoint(ip: config.clientAddress, port: config.httpPort) else {
+                throw AgentError("invalid client address \(config.clientAddress)")
+            }
+            let http = try HTTPServer(bind: httpBind, loop: loop) { request, respond in api.handle(request, respond) }
+            Log.info("agent", "HTTP API on http://\(http.endpoint)")
+            var exitCode: Int32 = 0
+            api.onLeft = {
+                http.close()
+                loop.stop()
+            }
+            if signals >= 0 {
+                var signalCount = 0
+                loop.register(signals, events: EventLoop.readable) { _ in
+                    let signo = csystem_read_signal(signals)
+                    guard signo != 0 else { return }
+                    if signo == SIGHUP {
+                        Log.info("agent", "caught SIGHUP: nothing to reload yet")
+                        return
+                    }
+                    signalCount += 1
+                    if signalCount > 1 {
+                        Log.warn("agent", "second signal: exiting without waiting")
+                        exitCode = 1
+                        return loop.stop()
+                    }
+                    Log.info("agent", "caught signal \(signo): leaving gracefully")
+                    agent.leave {
+                        http.close()
+                        loop.stop()
+                    }
+                }
+            }
+            loop.run()
+            return exitCode
+        } catch {
+            printError("fedagent agent: \(error)")
+            return 1
+        }
+    }
+}
