@@ -22,7 +22,8 @@ extension SWIM.Instance {
         expireSuspicions(now: now, &out)
         if now >= nextGossipAt {
             gossip(now: now, &out)
-            nextGossipAt = max(nextGossipAt + settings.gossipInterval, now)
+            lastGossipAt = now
+            nextGossipAt = now + settings.gossipInterval
         }
         if !isLeaving && now >= nextPushPullAt {
             nextPushPullAt = now + pushPullInterval
@@ -158,7 +159,7 @@ extension SWIM.Instance {
         }
         // Lifeguard: missing nacks mean our own links may be the problem.
         awareness.apply(p.expectedNacks > 0 ? p.expectedNacks - p.nacks : 1)
-        guard let i = index[p.target], nodes[i].status == .alive else { return }
+        guard let i = index[p.target], nodes[i].status.isLive else { return }
         handleSuspect(SWIM.Accusation(incarnation: nodes[i].incarnation, name: p.target, from: name), now: now, &out)
     }
 

@@ -31,7 +31,8 @@ extension SWIM.Instance {
             case .dead, .suspect:
                 // Another member's verdict is only a suspicion here: our own
                 // failure detector, or the node's refutation, settles it.
-                handleSuspect(SWIM.Accusation(incarnation: row.incarnation, name: row.name, from: name), now: now, &out)
+                // An empty accuser: it confirms nothing (see Suspicion.confirm).
+                handleSuspect(SWIM.Accusation(incarnation: row.incarnation, name: row.name, from: ""), now: now, &out)
             }
         }
         return .success((remote.userState, remote.join))

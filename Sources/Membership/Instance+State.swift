@@ -71,7 +71,8 @@ extension SWIM.Instance {
         let minimum = settings.probeInterval * scale
         let maximum = minimum * Double(settings.suspicionMaxTimeoutMultiplier)
         return SWIM.Suspicion(incarnation: accusation.incarnation, start: now, from: accusation.from,
-                              minimum: minimum, maximum: maximum, expected: expected)
+                              minimum: minimum, maximum: maximum, floor: settings.confirmedSuspicionTimeout,
+                              expected: expected)
     }
 
     mutating func handleDead(_ accusation: SWIM.Accusation, now: Instant, _ out: inout [Directive]) {

@@ -36,6 +36,7 @@ extension SWIM {
 
         var nextProbeAt: Instant
         var nextGossipAt: Instant
+        var lastGossipAt: Instant
         var nextPushPullAt: Instant
         var nextReapAt: Instant
         var nextReconnectAt: Instant
@@ -72,12 +73,15 @@ extension SWIM {
             var r = random
             nextProbeAt = now + settings.probeInterval * Double.random(in: 0.1...1, using: &r)
             nextGossipAt = now + settings.gossipInterval
+            lastGossipAt = now
             nextPushPullAt = now + settings.pushPullInterval * Double.random(in: 1...2, using: &r)
             nextReapAt = now + Instance.reapCheckInterval(settings)
             nextReconnectAt = now + settings.reconnectInterval
             random = r
             let me = Member(name: name, address: address, meta: self.meta, incarnation: 0, status: .alive, since: now)
             insert(me)
+            // Announce ourselves: after a join this reaches members the seed has not told yet.
+            enqueue(.alive(selfAlive), about: name)
         }
 
         static func reapCheckInterval(_ s: Settings) -> Duration {
@@ -167,8 +171,15 @@ extension SWIM {
             return picked
         }
 
-        /// Queues a membership update for gossip, replacing older news about the same node.
+        /// Queues a membership update for gossip, replacing older news about
+        /// the same node. News arriving at an idle queue goes out at once
+        /// (at most every quarter gossip interval) instead of waiting for
+        /// the next tick: dissemination then costs network latency per hop,
+        /// not a tick, and steady state is unchanged (no news, no gossip).
         mutating func enqueue(_ message: Message, about node: String) {
+            if broadcasts.isEmpty {
+                nextGossipAt = min(nextGossipAt, lastGossipAt + settings.gossipInterval / 4)
+            }
             broadcasts.enqueue(key: node, encoded: WireCodec.encode(message))
         }
 

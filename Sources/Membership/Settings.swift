@@ -15,6 +15,14 @@ extension SWIM {
         /// Lifeguard: a fresh suspicion starts at this × the min timeout and
         /// shrinks towards the min with independent confirmations.
         public var suspicionMaxTimeoutMultiplier: Int
+        /// Our addition to Lifeguard: pings to a suspect tell it that it is
+        /// suspected, and it refutes in its ack; so once k independent
+        /// members have confirmed (each after its own failed direct and
+        /// indirect probe, i.e. after the suspect had a direct chance to
+        /// refute) the timeout may fall to this floor instead of
+        /// memberlist's min. Unconfirmed suspicions keep memberlist's
+        /// timeouts; with too few members to confirm, its min applies.
+        public var confirmedSuspicionTimeout: Duration
         /// Each broadcast is sent retransmitMultiplier × ⌈log10(N+1)⌉ times.
         public var retransmitMultiplier: Int
         /// Gossip tick: piggybacked updates go to `gossipNodes` random members.
@@ -43,7 +51,8 @@ extension SWIM {
         /// memberlist's DefaultLANConfig.
         public static var lan: Settings {
             Settings(probeInterval: .seconds(1), probeTimeout: .milliseconds(500), indirectChecks: 3,
-                     suspicionMultiplier: 4, suspicionMaxTimeoutMultiplier: 6, retransmitMultiplier: 4,
+                     suspicionMultiplier: 4, suspicionMaxTimeoutMultiplier: 6,
+                     confirmedSuspicionTimeout: .seconds(2), retransmitMultiplier: 4,
                      gossipInterval: .milliseconds(200), gossipNodes: 3, gossipToTheDead: .seconds(30),
                      pushPullInterval: .seconds(30), awarenessMaxMultiplier: 8, reapInterval: .seconds(24 * 3600),
                      packetSize: 1400, tcpTimeout: .seconds(10))
@@ -55,6 +64,7 @@ extension SWIM {
             s.probeInterval = .seconds(5)
             s.probeTimeout = .seconds(3)
             s.suspicionMultiplier = 6
+            s.confirmedSuspicionTimeout = .seconds(10)
             s.gossipInterval = .milliseconds(500)
             s.gossipNodes = 4
             s.gossipToTheDead = .seconds(60)
@@ -71,6 +81,7 @@ extension SWIM {
             s.probeTimeout = .milliseconds(200)
             s.indirectChecks = 1
             s.suspicionMultiplier = 3
+            s.confirmedSuspicionTimeout = .seconds(1)
             s.retransmitMultiplier = 2
             s.gossipInterval = .milliseconds(100)
             s.gossipToTheDead = .seconds(15)

@@ -3,40 +3,49 @@ import Sockets
 
 extension SWIM {
     /// Lifeguard's dynamic suspicion timeout (Lifeguard IV.B): it starts at
-    /// `maximum` and shrinks logarithmically towards `minimum` as k
-    /// independent members confirm the suspicion.
+    /// `maximum` and shrinks logarithmically as k independent members
+    /// confirm the suspicion, down to `floor` (see
+    /// `Settings.confirmedSuspicionTimeout`). With no confirmations
+    /// possible (k = 0) it is `minimum`, memberlist's conservative min.
     struct Suspicion {
         let incarnation: UInt32
         let start: Instant
         let minimum: Duration
         let maximum: Duration
-        /// Confirmations that bring the timeout down to the minimum.
+        let floor: Duration
+        /// Confirmations that bring the timeout down to the floor.
         let expected: Int
         private(set) var confirmers: Set<String>
 
-        init(incarnation: UInt32, start: Instant, from: String, minimum: Duration, maximum: Duration, expected: Int) {
+        init(incarnation: UInt32, start: Instant, from: String, minimum: Duration, maximum: Duration,
+             floor: Duration, expected: Int) {
             self.incarnation = incarnation
             self.start = start
             self.minimum = minimum
             self.maximum = maximum
+            self.floor = Swift.min(floor, minimum)
             self.expected = expected
             self.confirmers = [from]
         }
 
-        /// Records an independent confirmation; true if it was new.
+        /// Records an independent confirmation; true if it was new. An
+        /// empty `from` (a verdict learnt by push/pull) confirms nothing.
         mutating func confirm(from: String) -> Bool {
-            guard confirmers.count - 1 < expected else { return false }
+            guard !from.isEmpty, confirmations < expected else { return false }
             return confirmers.insert(from).inserted
         }
 
-        /// timeout = max(min, max − (max − min) · log(c + 1) / log(k + 1))
+        /// Independent confirmations beyond the accusation that started it.
+        var confirmations: Int { confirmers.count - 1 }
+
+        /// timeout = max(floor, max − (max − floor) · log(c + 1) / log(k + 1))
         var timeout: Duration {
-            let confirmations = confirmers.count - 1
             guard expected > 0 else { return minimum }
-            let fraction = log(Double(confirmations) + 1) / log(Double(expected) + 1)
-            let span = Double((maximum - minimum).nanoseconds)
+            let c = Double(Swift.max(confirmations, 0))
+            let fraction = log(c + 1) / log(Double(expected) + 1)
+            let span = Double((maximum - floor).nanoseconds)
             let t = Double(maximum.nanoseconds) - span * fraction
-            return .nanoseconds(Int64(Swift.max(t, Double(minimum.nanoseconds))))
+            return .nanoseconds(Int64(Swift.max(t, Double(floor.nanoseconds))))
         }
 
         var deadline: Instant { start + timeout }

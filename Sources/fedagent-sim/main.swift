@@ -1,12 +1,43 @@
 import Membership
 import Simulation
 import Sockets
+import Glibc
 
 // Prints simulated convergence for growing pools: how long (virtual time,
 // and gossip rounds of the LAN preset) until one node's news — a metadata
 // update — has reached every member of an already converged pool.
 // Usage: fedagent-sim [N ...]   (default 100 1000)
 
+if CommandLine.arguments.dropFirst().first == "detect" {
+    // fedagent-sim detect [N ...]: simulated failure detection, 5 seeds each.
+    let ns = CommandLine.arguments.dropFirst(2).compactMap { Int($0) }
+    print("N\tseed\tdetect_median_s\tdetect_max_s")
+    for n in ns.isEmpty ? [8, 32, 64] : ns {
+        for seed in UInt64(1)...5 {
+            if let t = detectionTimes(n: n, seed: seed) { print("\(n)\t\(seed)\t\(t.median)\t\(t.max)") }
+        }
+    }
+    exit(0)
+}
+if CommandLine.arguments.dropFirst().first == "loss" {
+    // fedagent-sim loss [seeds]: N=100, 10 % loss for 10 virtual minutes; false failures per seed.
+    let seeds = Int(CommandLine.arguments.dropFirst(2).first ?? "") ?? 5
+    print("seed\tfalse_failures\tmax_health_score")
+    for seed in 1...max(seeds, 1) {
+        var sim = Simulator(settings: .lan, seed: UInt64(seed))
+        for i in 0..<100 {
+            let id = sim.addNode()
+            if i > 0 { sim.join(id, through: 0) }
+        }
+        let all = Set(0..<100)
+        _ = sim.runUntil(limit: .seconds(120)) { $0.converged(live: all) }
+        sim.lossRate = 0.10
+        sim.run(for: .seconds(600))
+        let score = (0..<100).map { sim.instance($0)?.healthScore ?? 0 }.max() ?? 0
+        print("\(seed)\t\(sim.totalFailureEvents)\t\(score)")
+    }
+    exit(0)
+}
 let sizes = CommandLine.arguments.dropFirst().compactMap { Int($0) }
 let ns = sizes.isEmpty ? [100, 1000] : sizes
 let settings = SWIM.Settings.lan

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The project's test command: installs what the tests need (idempotent),
+# builds the debug binary and runs the whole test suite. Works from any cwd.
+#
+#   scripts/test.sh [extra `swift test` arguments, e.g. --filter IntegrationTests]
+#
+# Environment: SKIP_INSTALL=1 skips the package step; FEDAGENT_BIN points the
+# integration tests at another binary (default: the one `swift build` makes).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# Debian packages the tests use (command-line tools run by tests or by this
+# script). Later additions go here, e.g. bind9-dnsutils for dig.
+APT_PACKAGES="iproute2 procps"
+# Python packages from PyPI the tests use (none yet), installed with pip.
+PIP_PACKAGES=""
+
+install_packages() {
+    local missing=()
+    local pkg
+    for pkg in $APT_PACKAGES; do
+        if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+            missing+=("$pkg")
+        fi
+    done
+    if [ "${#missing[@]}" -eq 0 ]; then
+        return 0
+    fi
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "test.sh: missing packages (${missing[*]}) and not root: install them first" >&2
+        return 1
+    fi
+    echo "== installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+install_pip_packages() {
+    local missing=()
+    local pkg
+    for pkg in $PIP_PACKAGES; do
+        if ! python3 -m pip show -q "$pkg" >/dev/null 2>&1; then
+            missing+=("$pkg")
+        fi
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        echo "== pip installing: ${missing[*]}"
+        python3 -m pip install -q "${missing[@]}"
+    fi
+}
+
+echo "== swift version"
+swift --version
+
+if [ "${SKIP_INSTALL:-0}" != "1" ]; then
+    if command -v dpkg-query >/dev/null 2>&1; then
+        install_packages
+    else
+        echo "test.sh: not a Debian system, skipping package install" >&2
+    fi
+    install_pip_packages
+fi
+
+echo "== swift build"
+swift build
+
+echo "== swift test"
+swift test "$@"
+echo "== all tests passed"
