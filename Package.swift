@@ -20,9 +20,10 @@ let package = Package(
         .target(name: "HTTPAPI", dependencies: ["Agent", "Sockets", "JSON"]),
         .executableTarget(name: "fedagent", dependencies: ["Agent", "HTTPAPI", "Membership", "Sockets", "JSON"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "Sockets"]),
         .testTarget(name: "MembershipTests", dependencies: ["Membership", "Sockets", "Simulation"]),
         .testTarget(name: "HTTPAPITests", dependencies: ["HTTPAPI", "JSON", "Sockets"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["JSON", "Sockets"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["JSON", "Sockets", "HTTPAPI"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -83,12 +83,16 @@ if command -v dpkg-query >/dev/null 2>&1; then install_packages; fi
 if [ -n "${FEDAGENT_BIN:-}" ]; then
     BIN="$FEDAGENT_BIN"
 elif [[ ",$IMPLS," == *",fedagent,"* ]]; then
-    echo "== swift build -c release"
-    if ! run swift build -c release --static-swift-stdlib; then
+    # A fresh scratch folder: incremental release builds have been seen to
+    # keep stale cross-module inlined code after a struct's layout changed.
+    SCRATCH="$ROOT/.build-bench"
+    run rm -rf "$SCRATCH"
+    echo "== swift build -c release (clean, in $SCRATCH)"
+    if ! run swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product fedagent; then
         echo "== static Swift runtime not available, building a plain release binary"
-        run swift build -c release
+        run swift build -c release --scratch-path "$SCRATCH" --product fedagent
     fi
-    BIN="$(swift build -c release --show-bin-path)/fedagent"
+    BIN="$SCRATCH/release/fedagent"
 fi
 
 STAMP="$(date +%Y%m%d-%H%M%S)"

@@ -80,7 +80,7 @@ public enum DataFile {
         guard fd >= 0 else { throw WriteError(description: "open \(temp): \(String(cString: strerror(errno)))") }
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            let n = bytes.withUnsafeBytes { raw in Glibc.write(fd, raw.baseAddress.map { $0 + offset }, raw.count - offset) }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else {
                 close(fd)

@@ -185,11 +185,12 @@ public final class GossipPool {
             switch reader.append(bytes) {
             case .needMore: return
             case .tooLarge(let n):
-                conn.close()
                 finish("push/pull frame of \(n) bytes refused")
-            case .frame(let payload):
                 conn.close()
+            case .frame(let payload):
+                // Finish before closing: closing reports "closed before answering".
                 finish(merge(payload, from: peer))
+                conn.close()
             }
         }
         connection.onClose = { _, error in

@@ -47,3 +47,15 @@ extension SWIM.Instance {
 public struct PushPullError: Error, CustomStringConvertible, Sendable {
     public let description: String
 }
+
+extension SWIM.Instance {
+    /// Simulation only: makes `members` known alive at once, with no gossip
+    /// and no events, to build a large converged pool cheaply.
+    @_spi(Simulation)
+    public mutating func preload(_ members: [(name: String, address: Endpoint)], now: Instant) {
+        nodes.reserveCapacity(nodes.count + members.count)
+        for m in members where index[m.name] == nil {
+            insert(SWIM.Member(name: m.name, address: m.address, meta: [], incarnation: 0, status: .alive, since: now))
+        }
+    }
+}

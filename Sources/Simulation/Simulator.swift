@@ -1,4 +1,4 @@
-import Membership
+@_spi(Simulation) import Membership
 import Sockets
 
 /// A deterministic network of SWIM instances: virtual clock, seeded
@@ -30,6 +30,10 @@ public struct Simulator {
     private var random: SWIM.SeededRandom
     private var queue = EventHeap()
     private var byAddress: [Endpoint: Int] = [:]
+    /// News being traced: a member name and the incarnation that carries it.
+    public var traced: (name: String, incarnation: UInt32)?
+    /// For each node that has the traced news: in how many hops it came.
+    public private(set) var hops: [Int: Int] = [:]
     public private(set) var packetsSent = 0
     public private(set) var bytesSent = 0
 
@@ -40,7 +44,7 @@ public struct Simulator {
 
     public static func address(_ i: Int) -> Endpoint {
         // Labels only: the simulator never sends a real packet.
-        Endpoint(addressBytes: [127, 1, UInt8((i >> 8) & 0xff), UInt8(i & 0xff)], port: 8301)!
+        Endpoint(ipv4: 127, 1, UInt8((i >> 8) & 0xff), UInt8(i & 0xff), port: 8301)
     }
 
     public static func name(_ i: Int) -> String { "node-\(i)" }
@@ -78,17 +82,25 @@ public struct Simulator {
     }
 
     public mutating func leave(_ id: Int) {
-        guard var instance = nodes[id].instance else { return }
-        let out = instance.leave(now: now)
-        nodes[id].instance = instance
-        apply(out, from: id)
+        let now = self.now
+        apply(mutate(id) { $0.leave(now: now) } ?? [], from: id)
     }
 
     public mutating func updateMeta(_ id: Int, _ meta: [UInt8]) {
-        guard var instance = nodes[id].instance else { return }
-        instance.updateMeta(meta)
-        nodes[id].instance = instance
+        mutate(id) { $0.updateMeta(meta) }
         apply([], from: id)
+    }
+
+    /// Mutates node `id`'s instance in place. Taking it out of the array
+    /// first keeps its buffers uniquely referenced: no copy-on-write of a
+    /// whole membership table per event.
+    @discardableResult
+    private mutating func mutate<R>(_ id: Int, _ body: (inout SWIM.Instance) -> R) -> R? {
+        guard var instance = nodes[id].instance else { return nil }
+        nodes[id].instance = nil
+        let result = body(&instance)
+        nodes[id].instance = instance
+        return result
     }
 
     public func instance(_ id: Int) -> SWIM.Instance? { nodes[id].instance }
@@ -129,32 +141,59 @@ public struct Simulator {
     private mutating func process(_ event: Event) {
         switch event {
         case .wake(let id):
-            guard nodes[id].scheduledWake == now, var instance = nodes[id].instance else { return }
+            guard nodes[id].scheduledWake == now else { return }
             nodes[id].scheduledWake = nil
-            let out = instance.tick(now: now)
-            nodes[id].instance = instance
+            let now = self.now
+            guard let out = mutate(id, { $0.tick(now: now) }) else { return }
             apply(out, from: id)
         case .packet(let bytes, let from, let to):
-            guard var instance = nodes[to].instance else { return }
             var out: [SWIM.Directive] = []
-            instance.receive(bytes, from: nodes[from].address, now: now, into: &out)
-            nodes[to].instance = instance
+            let now = self.now, sender = nodes[from].address
+            guard mutate(to, { $0.receive(bytes, from: sender, now: now, into: &out) }) != nil else { return }
+            trace(from: from, to: to)
             apply(out, from: to)
         case .pushPull(let from, let to, let join):
-            guard var a = nodes[from].instance, var b = nodes[to].instance, reachable(from, to) else { return }
+            guard let request = nodes[from].instance?.pushPullPayload(join: join, userState: []),
+                  nodes[to].instance != nil, reachable(from, to) else { return }
             // As the shell: the answer is sent after merging the request.
-            let request = a.pushPullPayload(join: join, userState: [])
+            let now = self.now
             var outB: [SWIM.Directive] = []
-            _ = b.mergePushPull(request, now: now, into: &outB)
-            let response = b.pushPullPayload(join: join, userState: [])
-            nodes[to].instance = b
+            guard let response = mutate(to, { b -> [UInt8] in
+                _ = b.mergePushPull(request, now: now, into: &outB)
+                return b.pushPullPayload(join: join, userState: [])
+            }) else { return }
+            trace(from: from, to: to)
             apply(outB, from: to)
-            a = nodes[from].instance ?? a
             var outA: [SWIM.Directive] = []
-            _ = a.mergePushPull(response, now: now, into: &outA)
-            nodes[from].instance = a
+            mutate(from) { a in _ = a.mergePushPull(response, now: now, into: &outA) }
+            trace(from: to, to: from)
             apply(outA, from: from)
         }
+    }
+
+    private mutating func trace(from: Int, to: Int) {
+        guard let traced, hops[to] == nil,
+              (nodes[to].instance?.member(named: traced.name)?.incarnation ?? 0) >= traced.incarnation else { return }
+        hops[to] = (hops[from] ?? 0) + 1
+    }
+
+    /// Starts tracing news about `node` at its current incarnation.
+    public mutating func trace(newsOf node: Int) {
+        guard let instance = nodes[node].instance else { return }
+        traced = (Self.name(node), instance.incarnation)
+        hops = [node: 0]
+    }
+
+    /// Adds `n` nodes that already know each other (a converged pool, built
+    /// without the join traffic) and returns their ids.
+    public mutating func addConvergedNodes(_ n: Int) -> Range<Int> {
+        let first = nodes.count
+        for _ in 0..<n { addNode() }
+        let everyone = (first..<first + n).map { (name: Self.name($0), address: nodes[$0].address) }
+        for id in first..<first + n {
+            nodes[id].instance?.preload(everyone, now: now)
+        }
+        return first..<first + n
     }
 
     private mutating func apply(_ directives: [SWIM.Directive], from id: Int) {

@@ -3,21 +3,43 @@ import Glibc
 /// An IP address (v4 or v6) and a port. A plain value: the protocol layers
 /// use it as a node's address without touching sockets.
 public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
-    /// 4 bytes for IPv4, 16 for IPv6, network order.
-    public let addressBytes: [UInt8]
+    // The address inline (no heap allocation): a simulated pool of
+    // thousands of members holds millions of these.
+    private let high: UInt64
+    private let low: UInt64
+    public let isIPv4: Bool
     public var port: UInt16
 
     public init?(addressBytes: [UInt8], port: UInt16) {
         guard addressBytes.count == 4 || addressBytes.count == 16 else { return nil }
-        self.addressBytes = addressBytes
+        var high: UInt64 = 0, low: UInt64 = 0
+        for (i, b) in addressBytes.enumerated() {
+            if addressBytes.count == 16 && i < 8 { high = high << 8 | UInt64(b) } else { low = low << 8 | UInt64(b) }
+        }
+        self.high = high
+        self.low = low
+        self.isIPv4 = addressBytes.count == 4
         self.port = port
+    }
+
+    public init(ipv4 a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8, port: UInt16) {
+        high = 0
+        low = UInt64(a) << 24 | UInt64(b) << 16 | UInt64(c) << 8 | UInt64(d)
+        isIPv4 = true
+        self.port = port
+    }
+
+    /// 4 bytes for IPv4, 16 for IPv6, network order.
+    public var addressBytes: [UInt8] {
+        if isIPv4 { return (0..<4).map { UInt8(truncatingIfNeeded: low >> (24 - 8 * UInt64($0))) } }
+        return (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * UInt64($0))) }
+            + (0..<8).map { UInt8(truncatingIfNeeded: low >> (56 - 8 * UInt64($0))) }
     }
 
     /// Parses an IP literal ("10.0.0.1", "::1"); no name resolution.
     public init?(ip: String, port: UInt16) {
         guard let bytes = IPAddress.parse(ip) else { return nil }
-        self.addressBytes = bytes
-        self.port = port
+        self.init(addressBytes: bytes, port: port)
     }
 
     /// Parses "ip:port", "[v6]:port" or a bare IP with `defaultPort`.
@@ -40,10 +62,9 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
         self.init(ip: String(host), port: port)
     }
 
-    public var isIPv4: Bool { addressBytes.count == 4 }
     public var ip: String { IPAddress.format(addressBytes) }
     public var description: String { isIPv4 ? "\(ip):\(port)" : "[\(ip)]:\(port)" }
-    public var isUnspecified: Bool { addressBytes.allSatisfy { $0 == 0 } }
+    public var isUnspecified: Bool { high == 0 && low == 0 }
 }
 
 public enum IPAddress {
@@ -74,6 +95,7 @@ public enum IPAddress {
 extension Endpoint {
     /// Calls `body` with this endpoint as a sockaddr.
     func withSockAddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
+        let addressBytes = self.addressBytes
         if isIPv4 {
             var sin = sockaddr_in()
             sin.sin_family = sa_family_t(AF_INET)
