@@ -79,10 +79,12 @@ extension SWIM.Instance {
             // A ping meant for a previous owner of this address is not ours to answer.
             guard ping.target == name, !isLeaving else { return }
             answer(ping, to: sender, &out)
+            compareViews(ping.senderLiveMembers, with: sender, now: now, &out)
         case .indirectPing(let request):
             relay(request, requester: sender, now: now, &out)
-        case .ack(let sequence):
+        case .ack(let sequence, let liveMembers):
             handleAck(sequence, now: now, &out)
+            compareViews(liveMembers, with: sender, now: now, &out)
         case .nack(let sequence):
             if probe?.sequence == sequence { probe?.nacks += 1 }
         case .alive(let alive):
@@ -105,12 +107,13 @@ extension SWIM.Instance {
         let known = ping.targetIncarnation
         // UInt32.max: a relay's ping, which carries no view.
         guard known != UInt32.max, ping.suspectsTarget || known != incarnation else {
-            return send(.ack(sequence: ping.sequence), to: sender, &out)
+            return send(.ack(sequence: ping.sequence, liveMembers: UInt32(liveCount)), to: sender, &out)
         }
         if known > incarnation || (ping.suspectsTarget && known == incarnation) {
             refute(observed: known)
         }
-        let head = [SWIM.WireCodec.encode(.ack(sequence: ping.sequence)), SWIM.WireCodec.encode(.alive(selfAlive))]
+        let head = [SWIM.WireCodec.encode(.ack(sequence: ping.sequence, liveMembers: UInt32(liveCount))),
+                    SWIM.WireCodec.encode(.alive(selfAlive))]
         let used = head.reduce(0) { $0 + $1.count + 2 }
         let budget = settings.packetSize - SWIM.WireCodec.compoundOverhead(parts: 0) - used
         let extra = broadcasts.take(budget: budget, overheadPerMessage: 2, limit: retransmitLimit)
@@ -118,13 +121,16 @@ extension SWIM.Instance {
     }
 
     /// Picks the next member in randomized round-robin order and pings it.
-    /// Every other round goes to a member we suspect, if any: the direct
-    /// exchange settles the suspicion quickly either way.
+    /// While we suspect members, a round goes to one of them with
+    /// probability min(1, 8 / N), so that about eight members re-probe a
+    /// suspect each second whatever the pool size: the direct exchange
+    /// settles the suspicion quickly either way (a refutation in the ack,
+    /// or an independent confirmation).
     mutating func startProbe(now: Instant, _ out: inout [Directive]) {
         probe = nil
         guard nodes.count > 1 else { return }
-        probeRound &+= 1
-        if probeRound % 2 == 0, let suspect = suspicions.keys.randomElement(using: &random),
+        if !suspicions.isEmpty, Double.random(in: 0..<1, using: &random) < 8 / Double(max(liveCount, 1)),
+           let suspect = suspicions.keys.randomElement(using: &random),
            let i = index[suspect], nodes[i].status == .suspect {
             return ping(nodes[i], now: now, &out)
         }
@@ -145,7 +151,8 @@ extension SWIM.Instance {
         probe = ProbeInFlight(sequence: sequence, target: target.name, sentAt: now,
                               timeoutAt: now + awareness.scale(settings.probeTimeout))
         let message = SWIM.Ping(sequence: sequence, target: target.name, source: name,
-                                targetIncarnation: target.incarnation, suspectsTarget: target.status == .suspect)
+                                targetIncarnation: target.incarnation, suspectsTarget: target.status == .suspect,
+                                senderLiveMembers: UInt32(liveCount))
         send(.ping(message), to: target.address, &out)
     }
 
@@ -188,13 +195,24 @@ extension SWIM.Instance {
 
     mutating func handleAck(_ sequence: UInt32, now: Instant, _ out: inout [Directive]) {
         if let relay = relays.removeValue(forKey: sequence) {
-            send(.ack(sequence: relay.originalSequence), to: relay.requester, &out)
+            send(.ack(sequence: relay.originalSequence, liveMembers: 0), to: relay.requester, &out)
             return
         }
         guard var p = probe, p.sequence == sequence, !p.acked else { return }
         p.acked = true
         probe = p
         if !p.indirectSent, let i = index[p.target] { nodes[i].roundTrip = now - p.sentAt }
+    }
+
+    /// Anti-entropy on demand: every ping and ack says how many live
+    /// members its sender knows. A peer that knows more than we do has news
+    /// that gossip failed to bring us (epidemic gossip misses a member now
+    /// and then: each update is sent a bounded number of times), so we
+    /// pull its full state, at most once per `viewSyncCooldown`.
+    mutating func compareViews(_ peerLive: UInt32, with peer: Endpoint, now: Instant, _ out: inout [Directive]) {
+        guard !isLeaving, Int(peerLive) > liveCount, now >= nextViewSyncAt else { return }
+        nextViewSyncAt = now + settings.viewSyncCooldown
+        out.append(.pushPull(with: peer, join: false))
     }
 
     mutating func expireRelays(now: Instant, _ out: inout [Directive]) {

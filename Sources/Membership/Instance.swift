@@ -24,7 +24,6 @@ extension SWIM {
         /// Members alive or suspect, this node included.
         var liveCount = 0
         var probeCursor = 0
-        var probeRound: UInt64 = 0
         var probe: ProbeInFlight?
         var relays: [UInt32: Relay] = [:]
         var suspicions: [String: Suspicion] = [:]
@@ -40,6 +39,7 @@ extension SWIM {
         var nextPushPullAt: Instant
         var nextReapAt: Instant
         var nextReconnectAt: Instant
+        var nextViewSyncAt: Instant
 
         struct ProbeInFlight {
             var sequence: UInt32
@@ -77,6 +77,7 @@ extension SWIM {
             nextPushPullAt = now + settings.pushPullInterval * Double.random(in: 1...2, using: &r)
             nextReapAt = now + Instance.reapCheckInterval(settings)
             nextReconnectAt = now + settings.reconnectInterval
+            nextViewSyncAt = now
             random = r
             let me = Member(name: name, address: address, meta: self.meta, incarnation: 0, status: .alive, since: now)
             insert(me)
@@ -172,14 +173,12 @@ extension SWIM {
         }
 
         /// Queues a membership update for gossip, replacing older news about
-        /// the same node. News arriving at an idle queue goes out at once
-        /// (at most every quarter gossip interval) instead of waiting for
-        /// the next tick: dissemination then costs network latency per hop,
-        /// not a tick, and steady state is unchanged (no news, no gossip).
+        /// the same node. News goes out promptly (at most every quarter
+        /// gossip interval) instead of waiting for the next tick:
+        /// dissemination then costs network latency per hop, not a tick,
+        /// and steady state is unchanged (no news, no gossip).
         mutating func enqueue(_ message: Message, about node: String) {
-            if broadcasts.isEmpty {
-                nextGossipAt = min(nextGossipAt, lastGossipAt + settings.gossipInterval / 4)
-            }
+            nextGossipAt = min(nextGossipAt, lastGossipAt + settings.gossipInterval / 4)
             broadcasts.enqueue(key: node, encoded: WireCodec.encode(message))
         }
 

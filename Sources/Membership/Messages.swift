@@ -31,6 +31,8 @@ extension SWIM {
         /// answers with its own alive message (and refutes if suspected).
         var targetIncarnation: UInt32 = 0
         var suspectsTarget = false
+        /// How many live members the sender knows (see `Instance.compareViews`).
+        var senderLiveMembers: UInt32 = 0
     }
 
     struct IndirectPing: Equatable {
@@ -59,7 +61,8 @@ extension SWIM {
     enum Message: Equatable {
         case ping(Ping)
         case indirectPing(IndirectPing)
-        case ack(sequence: UInt32)
+        /// `liveMembers`: how many live members the sender knows.
+        case ack(sequence: UInt32, liveMembers: UInt32)
         case nack(sequence: UInt32)
         case alive(Alive)
         case suspect(Accusation)

@@ -37,6 +37,9 @@ extension SWIM {
         /// that pools split by a partition find each other again (Serf's
         /// reconnect).
         public var reconnectInterval: Duration = .seconds(10)
+        /// Least time between two push/pulls started because a peer's ping
+        /// or ack showed it knows more live members than we do.
+        public var viewSyncCooldown: Duration = .seconds(5)
         /// Lifeguard local health: timeouts are multiplied by (score + 1), score < this.
         public var awarenessMaxMultiplier: Int
         /// Failed members are removed after this long; left ones likewise.
@@ -52,7 +55,7 @@ extension SWIM {
         public static var lan: Settings {
             Settings(probeInterval: .seconds(1), probeTimeout: .milliseconds(500), indirectChecks: 3,
                      suspicionMultiplier: 4, suspicionMaxTimeoutMultiplier: 6,
-                     confirmedSuspicionTimeout: .seconds(2), retransmitMultiplier: 4,
+                     confirmedSuspicionTimeout: .milliseconds(1500), retransmitMultiplier: 4,
                      gossipInterval: .milliseconds(200), gossipNodes: 3, gossipToTheDead: .seconds(30),
                      pushPullInterval: .seconds(30), awarenessMaxMultiplier: 8, reapInterval: .seconds(24 * 3600),
                      packetSize: 1400, tcpTimeout: .seconds(10))

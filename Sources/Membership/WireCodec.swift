@@ -11,12 +11,12 @@ extension SWIM {
             switch message {
             case .ping(let p):
                 w.u8(Kind.ping.rawValue); w.u32(p.sequence); w.shortString(p.target); w.shortString(p.source)
-                w.u32(p.targetIncarnation); w.u8(p.suspectsTarget ? 1 : 0)
+                w.u32(p.targetIncarnation); w.u8(p.suspectsTarget ? 1 : 0); w.u32(p.senderLiveMembers)
             case .indirectPing(let p):
                 w.u8(Kind.indirectPing.rawValue); w.u32(p.sequence); w.shortString(p.target)
                 w.endpoint(p.targetAddress); w.u8(p.wantsNack ? 1 : 0); w.shortString(p.source)
-            case .ack(let seq):
-                w.u8(Kind.ack.rawValue); w.u32(seq)
+            case .ack(let seq, let live):
+                w.u8(Kind.ack.rawValue); w.u32(seq); w.u32(live)
             case .nack(let seq):
                 w.u8(Kind.nack.rawValue); w.u32(seq)
             case .alive(let a):
@@ -83,13 +83,14 @@ extension SWIM {
             switch kind {
             case .ping:
                 message = .ping(Ping(sequence: try r.u32(), target: try r.shortString(), source: try r.shortString(),
-                                     targetIncarnation: try r.u32(), suspectsTarget: try r.u8() != 0))
+                                     targetIncarnation: try r.u32(), suspectsTarget: try r.u8() != 0,
+                                     senderLiveMembers: try r.u32()))
             case .indirectPing:
                 message = .indirectPing(IndirectPing(sequence: try r.u32(), target: try r.shortString(),
                                                      targetAddress: try r.endpoint(), wantsNack: try r.u8() != 0,
                                                      source: try r.shortString()))
             case .ack:
-                message = .ack(sequence: try r.u32())
+                message = .ack(sequence: try r.u32(), liveMembers: try r.u32())
             case .nack:
                 message = .nack(sequence: try r.u32())
             case .alive:

@@ -28,7 +28,7 @@ public struct Simulator {
     /// Nodes in different groups cannot reach each other; nil means one network.
     public var partition: [Int: Int]?
     private var random: SWIM.SeededRandom
-    private var queue = EventHeap()
+    private var queue = TimedQueue<Event>()
     private var byAddress: [Endpoint: Int] = [:]
     /// News being traced: a member name and the incarnation that carries it.
     public var traced: (name: String, incarnation: UInt32)?
@@ -115,16 +115,16 @@ public struct Simulator {
     public mutating func run(until end: Instant, stopWhen done: (Simulator) -> Bool = { _ in false },
                       checkEvery: Duration = .milliseconds(100)) {
         var nextCheck = now + checkEvery
-        while let top = queue.peek(), top.time <= end {
-            if top.time >= nextCheck {
+        while let top = queue.peek(), top.deadline <= end {
+            if top.deadline >= nextCheck {
                 now = nextCheck
                 if done(self) { return }
                 nextCheck = now + checkEvery
                 continue
             }
             queue.pop()
-            now = top.time
-            process(top.event)
+            now = top.deadline
+            process(top.payload)
         }
         now = end
     }
@@ -274,46 +274,6 @@ public struct Simulator {
     public var totalFailureEvents: Int {
         nodes.reduce(0) { sum, node in
             sum + node.events.filter { if case .failed = $0 { true } else { false } }.count
-        }
-    }
-}
-
-/// A min-heap of timed events; ties keep insertion order so runs replay exactly.
-struct EventHeap {
-    private var items: [(time: Instant, order: UInt64, event: Simulator.Event)] = []
-    private var counter: UInt64 = 0
-
-    func peek() -> (time: Instant, event: Simulator.Event)? { items.first.map { ($0.time, $0.event) } }
-
-    private func less(_ a: Int, _ b: Int) -> Bool {
-        items[a].time < items[b].time || (items[a].time == items[b].time && items[a].order < items[b].order)
-    }
-
-    mutating func push(_ time: Instant, _ event: Simulator.Event) {
-        counter += 1
-        items.append((time, counter, event))
-        var child = items.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard less(child, parent) else { break }
-            items.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    mutating func pop() {
-        guard !items.isEmpty else { return }
-        items.swapAt(0, items.count - 1)
-        items.removeLast()
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1, right = left + 1
-            var smallest = parent
-            if left < items.count && less(left, smallest) { smallest = left }
-            if right < items.count && less(right, smallest) { smallest = right }
-            if smallest == parent { return }
-            items.swapAt(parent, smallest)
-            parent = smallest
         }
     }
 }

@@ -53,7 +53,7 @@ public final class EventLoop: @unchecked Sendable {
     private let epollFD: Int32
     private let wakeFD: Int32
     private var handlers: [Int32: IOHandler] = [:]
-    private var timers = TimerHeap()
+    private var timers = TimedQueue<UInt64>()
     private var timerCallbacks: [UInt64: () -> Void] = [:]
     private var nextTimerID: UInt64 = 1
     private let inbox = Mutex<[@Sendable () -> Void]>([])
@@ -132,7 +132,7 @@ public final class EventLoop: @unchecked Sendable {
         let id = nextTimerID
         nextTimerID += 1
         timerCallbacks[id] = callback
-        timers.push(deadline: now() + delay, id: id)
+        timers.push(now() + delay, id)
         return TimerID(raw: id)
     }
 
@@ -175,50 +175,16 @@ public final class EventLoop: @unchecked Sendable {
         let current = now()
         while let top = timers.peek(), top.deadline <= current {
             timers.pop()
-            if let callback = timerCallbacks.removeValue(forKey: top.id) { callback() }
+            if let callback = timerCallbacks.removeValue(forKey: top.payload) { callback() }
         }
     }
 
     private func millisecondsUntilNextTimer() -> Int32 {
-        while let top = timers.peek(), timerCallbacks[top.id] == nil { timers.pop() }
+        while let top = timers.peek(), timerCallbacks[top.payload] == nil { timers.pop() }
         guard let top = timers.peek() else { return 1000 }
         let current = now()
         if top.deadline <= current { return 0 }
         let ms = (top.deadline.nanoseconds - current.nanoseconds + 999_999) / 1_000_000
         return Int32(min(ms, 1000))
-    }
-}
-
-/// A binary min-heap of timer deadlines (cancelled entries are skipped lazily).
-struct TimerHeap {
-    private var items: [(deadline: Instant, id: UInt64)] = []
-
-    func peek() -> (deadline: Instant, id: UInt64)? { items.first }
-
-    mutating func push(deadline: Instant, id: UInt64) {
-        items.append((deadline, id))
-        var child = items.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard items[child].deadline < items[parent].deadline else { break }
-            items.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    mutating func pop() {
-        guard !items.isEmpty else { return }
-        items.swapAt(0, items.count - 1)
-        items.removeLast()
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1, right = left + 1
-            var smallest = parent
-            if left < items.count && items[left].deadline < items[smallest].deadline { smallest = left }
-            if right < items.count && items[right].deadline < items[smallest].deadline { smallest = right }
-            if smallest == parent { return }
-            items.swapAt(parent, smallest)
-            parent = smallest
-        }
     }
 }

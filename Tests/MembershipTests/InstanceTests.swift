@@ -34,7 +34,7 @@ import Testing
         var me = Self.instance()
         let ping = SWIM.Ping(sequence: 42, target: "me", source: "peer")
         let out = me.receive(Self.packet(.ping(ping)), from: Self.address(2), now: Self.t0)
-        #expect(Self.sent(out).contains { m, to in m == .ack(sequence: 42) && to == Self.address(2) })
+        #expect(Self.sent(out).contains { m, to in m == .ack(sequence: 42, liveMembers: 1) && to == Self.address(2) })
 
         var misdirected = ping
         misdirected.target = "someone-else"

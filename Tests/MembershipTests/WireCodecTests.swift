@@ -7,9 +7,10 @@ import Testing
     static let v6 = Endpoint(ip: "::1", port: 8302)!
 
     static let samples: [SWIM.Message] = [
-        .ping(SWIM.Ping(sequence: 7, target: "web-1", source: "db-2", targetIncarnation: 3, suspectsTarget: true)),
+        .ping(SWIM.Ping(sequence: 7, target: "web-1", source: "db-2", targetIncarnation: 3, suspectsTarget: true,
+                        senderLiveMembers: 40)),
         .indirectPing(SWIM.IndirectPing(sequence: 8, target: "web-1", targetAddress: v6, wantsNack: true, source: "db-2")),
-        .ack(sequence: 9),
+        .ack(sequence: 9, liveMembers: 12),
         .nack(sequence: 10),
         .alive(SWIM.Alive(incarnation: 4, name: "api", address: address, meta: [1, 2, 3])),
         .suspect(SWIM.Accusation(incarnation: 5, name: "api", from: "web-1")),
