@@ -1,0 +1,67 @@
+import Sockets
+
+extension Catalog {
+    /// One agent's copy of the datacenter's catalog: node records keyed by
+    /// node name, the highest version of each kept. Pure: the agent feeds
+    /// it records from gossip, push/pull and its own registry.
+    public struct Replica: Sendable {
+        public private(set) var records: [String: NodeRecord] = [:]
+        /// Raised on every change: Consul's `X-Consul-Index` (never 0).
+        public private(set) var index: UInt64 = 1
+        /// Removed records, remembered for `tombstoneLifetime` so that an
+        /// older copy still in flight cannot bring a record back.
+        private var tombstones: [String: (version: UInt64, expires: Instant)] = [:]
+        public var tombstoneLifetime: Duration = .seconds(600)
+
+        public init() {}
+
+        /// Keeps `record` if it is newer than what we hold (or than a
+        /// tombstone). Returns true when the replica changed.
+        @discardableResult
+        public mutating func apply(_ record: NodeRecord, now: Instant) -> Bool {
+            if let stone = tombstones[record.node] {
+                guard record.version > stone.version else { return false }
+                tombstones[record.node] = nil
+            }
+            if let current = records[record.node] {
+                // Equal versions from two owners: the owner name breaks the tie, the same way everywhere.
+                guard record.version > current.version
+                    || (record.version == current.version && record.owner > current.owner) else { return false }
+                if current == record { return false }
+            }
+            records[record.node] = record
+            index += 1
+            return true
+        }
+
+        /// Removes a node's record as of `version` (a deregistration, or
+        /// a member that left). Returns true when the replica changed.
+        @discardableResult
+        public mutating func remove(node: String, version: UInt64, now: Instant) -> Bool {
+            if let current = records[node], current.version > version { return false }
+            let stone = max(version, tombstones[node]?.version ?? 0)
+            tombstones[node] = (stone, now + tombstoneLifetime)
+            guard records.removeValue(forKey: node) != nil else { return false }
+            index += 1
+            return true
+        }
+
+        /// Removes every record `owner` holds (the agent left or was reaped).
+        @discardableResult
+        public mutating func removeOwned(by owner: String, now: Instant) -> [String] {
+            let gone = records.values.filter { $0.owner == owner }.map { ($0.node, $0.version) }
+            for (node, version) in gone { remove(node: node, version: version, now: now) }
+            return gone.map(\.0)
+        }
+
+        public mutating func expireTombstones(now: Instant) {
+            tombstones = tombstones.filter { $0.value.expires > now }
+        }
+
+        /// Marks a change that lives outside the records (a node's gossip
+        /// health), so blocking queries wake up.
+        public mutating func touch() { index += 1 }
+
+        public func record(_ node: String) -> NodeRecord? { records[node] }
+    }
+}
