@@ -1,7 +1,9 @@
+import JSON
 import Sockets
 
-/// Everything an agent needs to start, validated. Built from flags now;
-/// configuration files (same keys as Consul's) come later and flags win.
+/// Everything an agent needs to start, validated. Built from defaults, then
+/// JSON configuration files with Consul's keys (`-config-dir`, `-config-file`,
+/// in order), then flags, each source winning over the ones before it.
 public struct AgentConfig: Sendable {
     public var nodeName: String
     public var datacenter = "dc1"
@@ -26,6 +28,16 @@ public struct AgentConfig: Sendable {
     public var dataDir: String?
     public var domain = "consul."
     public var logLevel: Log.Level = .info
+    /// Consul `services`/`service` definitions from configuration files, raw:
+    /// one JSON object per service, in file order.
+    public var serviceDefinitions: [JSONValue] = []
+    /// Consul `checks`/`check` definitions from configuration files, raw.
+    public var checkDefinitions: [JSONValue] = []
+    /// Consul's `dns_config`.
+    public var dns = DNSSettings()
+    /// Problems worth reporting that did not stop the agent (unknown keys in
+    /// configuration files), one line each.
+    public var warnings: [String] = []
 
     public init(nodeName: String) { self.nodeName = nodeName }
 
@@ -49,13 +61,18 @@ public struct AgentConfig: Sendable {
         .init("retry-join", .list, "Address of a LAN member to join, retried with backoff."),
         .init("retry-join-wan", .list, "Address of a WAN server to join, retried with backoff."),
         .init("data-dir", .string, "Directory for the agent's state (its node ID)."),
-        .init("config-file", .list, "JSON configuration file."),
+        .init("config-file", .list, "JSON configuration file with Consul's keys; flags win over files."),
+        .init("config-dir", .list, "Directory whose *.json files are loaded in lexical order (before -config-file)."),
         .init("encrypt", .string, "Gossip encryption key."),
         .init("domain", .string, "DNS domain (default consul.)."),
         .init("log-level", .string, "trace, debug, info, warn or err (default info)."),
     ]
 
-    /// Builds and validates a configuration from `fedagent agent` flags.
+    /// Builds and validates a configuration: defaults (`-dev` changes some),
+    /// then the `*.json` files of every `-config-dir`, then every
+    /// `-config-file`, then the other flags. Scalars from a later source
+    /// replace earlier ones; lists (`retry_join`, `services`, `checks`)
+    /// append, as in Consul. Unknown file keys end up in `warnings`.
     public static func from(_ flags: CommandLineFlags, hostName: String) throws(CommandLineFlags.ParseError) -> AgentConfig {
         func fail(_ message: String) -> CommandLineFlags.ParseError { CommandLineFlags.ParseError(description: message) }
         var c = AgentConfig(nodeName: hostName)
@@ -64,43 +81,59 @@ public struct AgentConfig: Sendable {
             c.server = true
             c.bindAddress = "127.0.0.1"
         }
+        do throws(ConfigFile.Failure) {
+            var files: [String] = []
+            for dir in flags.list("config-dir") { files += try ConfigFile.jsonFiles(inDirectory: dir) }
+            files += flags.list("config-file")
+            let warnings = try ConfigFile.apply(files: files, to: &c)
+            c.warnings = warnings
+        } catch {
+            throw fail(error.description)
+        }
+
         if flags.has("server") { c.server = flags.bool("server") }
         if let v = flags.string("node") { c.nodeName = v }
         if let v = flags.string("datacenter") { c.datacenter = v.lowercased() }
         if let v = flags.string("bind") { c.bindAddress = v }
-        c.advertiseAddress = flags.string("advertise")
-        c.advertiseWANAddress = flags.string("advertise-wan")
-        c.serfLANBind = flags.string("serf-lan-bind")
-        c.serfWANBind = flags.string("serf-wan-bind")
+        if let v = flags.string("advertise") { c.advertiseAddress = v }
+        if let v = flags.string("advertise-wan") { c.advertiseWANAddress = v }
+        if let v = flags.string("serf-lan-bind") { c.serfLANBind = v }
+        if let v = flags.string("serf-wan-bind") { c.serfWANBind = v }
         if let v = flags.string("client") { c.clientAddress = v }
         c.httpPort = try flags.port("http-port", default: c.httpPort)
         c.dnsPort = try flags.port("dns-port", default: c.dnsPort, allowZero: true)
         c.serfLANPort = try flags.port("serf-lan-port", default: c.serfLANPort)
         c.serfWANPort = try flags.port("serf-wan-port", default: c.serfWANPort)
         c.serverPort = try flags.port("server-port", default: c.serverPort)
-        c.retryJoin = flags.list("retry-join")
-        c.retryJoinWAN = flags.list("retry-join-wan")
-        c.dataDir = flags.string("data-dir")
+        c.retryJoin += flags.list("retry-join")
+        c.retryJoinWAN += flags.list("retry-join-wan")
+        if let v = flags.string("data-dir") { c.dataDir = v }
         if let v = flags.string("domain") { c.domain = v.hasSuffix(".") ? v : v + "." }
         if let v = flags.string("log-level") {
             guard let level = Log.Level(name: v) else { throw fail("invalid value \"\(v)\" for -log-level") }
             c.logLevel = level
         }
         if flags.has("encrypt") { throw fail("-encrypt: gossip encryption is not supported yet") }
-        if !flags.list("config-file").isEmpty { throw fail("-config-file: configuration files are not supported yet") }
 
+        // Validate the merged result, naming the flag or file key that set a bad value.
+        func source(_ flag: String, _ key: String) -> String { flags.has(flag) ? "-\(flag)" : "\"\(key)\" (config file)" }
         guard isValidNodeName(c.nodeName) else {
             throw fail("invalid node name \"\(c.nodeName)\": use 1-63 letters, digits and dashes")
         }
         guard isValidNodeName(c.datacenter) else { throw fail("invalid datacenter \"\(c.datacenter)\"") }
-        for (flag, value) in [("bind", c.bindAddress), ("client", c.clientAddress)] + [
-            ("advertise", c.advertiseAddress), ("advertise-wan", c.advertiseWANAddress),
-            ("serf-lan-bind", c.serfLANBind), ("serf-wan-bind", c.serfWANBind),
-        ].compactMap({ f, v in v.map { (f, $0) } }) {
-            guard IPAddress.parse(value) != nil else { throw fail("invalid value \"\(value)\" for -\(flag): not an IP address") }
-        }
-        if let adv = c.advertiseAddress, IPAddress.parse(adv)?.allSatisfy({ $0 == 0 }) == true {
-            throw fail("-advertise must be a reachable address, not \(adv)")
+        let addresses: [(String, String, String?)] = [
+            ("bind", "bind_addr", c.bindAddress), ("client", "client_addr", c.clientAddress),
+            ("advertise", "advertise_addr", c.advertiseAddress), ("advertise-wan", "advertise_addr_wan", c.advertiseWANAddress),
+            ("serf-lan-bind", "serf_lan", c.serfLANBind), ("serf-wan-bind", "serf_wan", c.serfWANBind),
+        ]
+        for (flag, key, value) in addresses {
+            guard let value else { continue }
+            guard let ip = IPAddress.parse(value) else {
+                throw fail("invalid value \"\(value)\" for \(source(flag, key)): not an IP address")
+            }
+            if flag.hasPrefix("advertise"), ip.allSatisfy({ $0 == 0 }) {
+                throw fail("\(source(flag, key)) must be a reachable address, not \(value)")
+            }
         }
         return c
     }
@@ -112,4 +145,27 @@ public struct AgentConfig: Sendable {
             (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b == 0x2d || b == 0x5f
         }
     }
+}
+
+/// Consul's `dns_config` settings, with Consul's defaults (except
+/// `enable_truncate`, on by default here).
+public struct DNSSettings: Sendable, Equatable {
+    /// Answer only with instances whose checks all pass (not warning).
+    public var onlyPassing = false
+    /// TTL of node answers, a Go duration string (validated).
+    public var nodeTTL = "0s"
+    /// TTL of service answers (`service_ttl`'s `"*"` entry), a Go duration string.
+    public var serviceTTL = "0s"
+    /// Per-service TTLs from `service_ttl` (every entry but `"*"`).
+    public var serviceTTLByName: [String: String] = [:]
+    /// Most A/AAAA records in a UDP answer.
+    public var udpAnswerLimit = 3
+    /// Most A/AAAA records in any answer; 0 means no limit.
+    public var aRecordLimit = 0
+    /// Set the TC bit when a UDP answer was cut short.
+    public var enableTruncate = true
+    /// `soa.min_ttl`: the negative-caching TTL in SOA records.
+    public var soaMinTTL = 0
+
+    public init() {}
 }

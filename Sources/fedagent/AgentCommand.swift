@@ -26,6 +26,8 @@ enum AgentCommand {
             printError("fedagent agent: \(error)")
             return 1
         }
+        Log.level = config.logLevel
+        for warning in config.warnings { Log.warn("agent", warning) }
 
         // Block termination signals before any other thread exists, so that
         // only the signalfd on the loop sees them.
