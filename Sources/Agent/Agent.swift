@@ -41,6 +41,8 @@ public final class Agent {
     public let advertise: Endpoint
     public private(set) var isLeaving = false
     private var retryJoiner: RetryJoiner?
+    /// The catalog replica and this agent's own registrations.
+    public let catalog: CatalogSync
     private let startedAt: Instant
 
     public init(config: AgentConfig, loop: EventLoop) throws {
@@ -62,6 +64,11 @@ public final class Agent {
         lan = try GossipPool(label: "lan", name: config.nodeName, bind: bind, advertise: advertise,
                              meta: MemberTags.encode(tags), settings: .lan, loop: loop)
         startedAt = loop.now()
+        let ip = advertise.ip
+        let own = Catalog.NodeRecord(node: config.nodeName, id: nodeID, address: ip, datacenter: config.datacenter,
+                                     taggedAddresses: ["lan": ip, "wan": ip], owner: config.nodeName)
+        catalog = CatalogSync(local: own, pool: lan, loop: loop, dataDir: config.dataDir)
+        lan.delegate = catalog
         Log.info("agent", "started: node=\(config.nodeName) id=\(nodeID) dc=\(config.datacenter) server=\(config.server) lan=\(bind) advertise=\(advertise)")
         if !config.retryJoin.isEmpty {
             retryJoiner = RetryJoiner(addresses: config.retryJoin, defaultPort: config.serfLANPort, loop: loop) { [unowned self] endpoints, done in

@@ -77,9 +77,17 @@ public final class GossipPool {
         rearm()
     }
 
-    public func broadcast(user bytes: [UInt8]) {
-        instance.broadcast(user: bytes)
+    public func broadcast(user bytes: [UInt8], key: String? = nil) {
+        instance.broadcast(user: bytes, key: key)
         rearm()
+    }
+
+    /// Largest user broadcast that fits in one gossip packet.
+    public var userBroadcastLimit: Int { instance.settings.packetSize - 64 }
+
+    /// Starts a push/pull exchange with `peer` (full state both ways).
+    public func sync(with peer: Endpoint) {
+        perform([.pushPull(with: peer, join: false)])
     }
 
     public func forceLeave(_ node: String) -> Bool {

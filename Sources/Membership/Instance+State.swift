@@ -158,9 +158,11 @@ extension SWIM.Instance {
     }
 
     /// Queues a user broadcast (the layer above's own messages) for gossip.
-    public mutating func broadcast(user bytes: [UInt8]) {
+    /// A later broadcast with the same `key` replaces one still queued
+    /// (newer news about the same thing); nil keys never replace.
+    public mutating func broadcast(user bytes: [UInt8], key: String? = nil) {
         userBroadcastCounter += 1
-        enqueue(.user(bytes), about: "\u{0}user:\(userBroadcastCounter)")
+        enqueue(.user(bytes), about: "\u{0}user:" + (key ?? "#\(userBroadcastCounter)"))
     }
 
     // MARK: - Our own state

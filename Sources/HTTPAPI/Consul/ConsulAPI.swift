@@ -18,7 +18,10 @@ public final class ConsulAPI {
         if let denied = authorize(request) { return respond(denied) }
         let rest = Array(segments.dropFirst(2))
         switch segments[1] {
+        case "agent" where ["services", "service"].contains(rest.first ?? ""):
+            routeAgentServices(request, rest, respond)
         case "agent": routeAgent(request, rest, respond)
+        case "catalog": routeCatalog(request, rest, respond)
         case "status": routeStatus(request, rest, respond)
         default: respond(Self.notFound())
         }

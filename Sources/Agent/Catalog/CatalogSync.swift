@@ -1,0 +1,164 @@
+import Glibc
+import Membership
+import Sockets
+
+/// Keeps this agent's catalog replica in step with the LAN pool (the
+/// gossip delegate): publishes the agent's own record when it changes,
+/// applies records heard by gossip or push/pull, drops the records of
+/// members that leave, and persists the local registrations. Loop-confined.
+public final class CatalogSync: GossipPoolDelegate {
+    public private(set) var replica = Catalog.Replica()
+    /// This agent's own node record: the registrations it is the source of truth for.
+    public private(set) var local: Catalog.NodeRecord
+    private unowned let pool: GossipPool
+    private let loop: EventLoop
+    private let statePath: String?
+    /// Called after every change of the replica (blocking queries hook here).
+    public var onChange: () -> Void = {}
+
+    enum MessageKind: UInt8 {
+        /// A whole node record (when it fits in a gossip packet).
+        case record = 1
+        /// node, owner, version: fetch the record by push/pull with the owner.
+        case notice = 2
+    }
+
+    public init(local: Catalog.NodeRecord, pool: GossipPool, loop: EventLoop, dataDir: String?) {
+        self.local = local
+        self.pool = pool
+        self.loop = loop
+        statePath = dataDir.map { $0 + "/local-record" }
+        if let path = statePath, let bytes = DataFile.read(path, limit: 64 << 20) {
+            switch Result(catching: { try Catalog.RecordCodec.decode(bytes) }) {
+            case .success(let saved):
+                self.local.services = saved.services
+                self.local.checks = saved.checks
+                self.local.version = saved.version
+                Log.info("agent", "restored \(saved.services.count) services and \(saved.checks.count) checks from \(path)")
+            case .failure(let error):
+                Log.error("agent", "ignoring unreadable \(path): \(error)")
+            }
+        }
+        publish()
+    }
+
+    // MARK: - Local registrations
+
+    /// Adds or replaces a service (by ID) and its checks.
+    public func register(_ service: Catalog.Service, checks: [Catalog.Check] = []) {
+        local.services.removeAll { $0.id == service.id }
+        local.services.append(service)
+        let ids = Set(checks.map(\.id))
+        local.checks.removeAll { ids.contains($0.id) }
+        local.checks.append(contentsOf: checks)
+        publish()
+    }
+
+    /// Removes a service and its checks; false if it was not registered.
+    public func deregister(serviceID: String) -> Bool {
+        guard local.service(serviceID) != nil else { return false }
+        local.services.removeAll { $0.id == serviceID }
+        local.checks.removeAll { $0.serviceID == serviceID }
+        publish()
+        return true
+    }
+
+    /// Raises the version, applies, persists and gossips the local record.
+    /// Versions are at least the wall clock in ms, so they keep rising
+    /// across restarts even without a data directory.
+    func publish() {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let millis = UInt64(max(0, now.tv_sec)) * 1000 + UInt64(max(0, now.tv_nsec)) / 1_000_000
+        local.version = max(local.version + 1, millis)
+        let encoded = Catalog.RecordCodec.encode(local)
+        if let path = statePath {
+            do {
+                try DataFile.writeAtomically(path, encoded)
+            } catch {
+                Log.error("agent", "could not persist local registrations: \(error)")
+            }
+        }
+        apply(local)
+        gossip(local, encoded: encoded)
+    }
+
+    private func gossip(_ record: Catalog.NodeRecord, encoded: [UInt8]) {
+        var w = ByteWriter(capacity: encoded.count + 1)
+        if encoded.count + 1 <= pool.userBroadcastLimit {
+            w.u8(MessageKind.record.rawValue)
+            w.bytes.append(contentsOf: encoded)
+        } else {
+            w.u8(MessageKind.notice.rawValue)
+            w.string16(record.node); w.string16(record.owner); w.u64(record.version)
+        }
+        pool.broadcast(user: w.bytes, key: "catalog:" + record.node)
+    }
+
+    @discardableResult
+    private func apply(_ record: Catalog.NodeRecord) -> Bool {
+        guard replica.apply(record, now: loop.now()) else { return false }
+        onChange()
+        return true
+    }
+
+    // MARK: - GossipPoolDelegate
+
+    public func localState(join: Bool) -> [UInt8] {
+        Catalog.RecordCodec.encode(Array(replica.records.values))
+    }
+
+    public func mergeRemoteState(_ state: [UInt8], join: Bool) {
+        do {
+            let (records, skipped) = try Catalog.RecordCodec.decodeList(state)
+            if skipped > 0 { Log.warn("agent", "skipped \(skipped) unreadable catalog records in push/pull") }
+            for record in records { receive(record) }
+        } catch {
+            Log.warn("agent", "dropped catalog state from push/pull: \(error)")
+        }
+    }
+
+    public func userMessageReceived(_ bytes: [UInt8]) {
+        guard let kind = bytes.first.flatMap(MessageKind.init(rawValue:)) else {
+            return Log.debug("agent", "dropped unknown catalog message")
+        }
+        switch kind {
+        case .record:
+            guard let record = try? Catalog.RecordCodec.decode(Array(bytes.dropFirst())) else {
+                return Log.debug("agent", "dropped malformed catalog record")
+            }
+            if receive(record) { gossip(record, encoded: Array(bytes.dropFirst())) }
+        case .notice:
+            var r = ByteReader(bytes, from: 1)
+            guard let node = try? r.string16(), let owner = try? r.string16(), let version = try? r.u64() else { return }
+            let known = replica.record(node)?.version ?? 0
+            guard version > known, let member = pool.instance.member(named: owner), member.status.isLive else { return }
+            pool.sync(with: member.address)
+        }
+    }
+
+    public func membershipChanged(_ event: SWIM.MemberEvent) {
+        switch event {
+        case .left(let m), .reaped(let m):
+            if !replica.removeOwned(by: m.name, now: loop.now()).isEmpty { onChange() }
+        case .joined, .updated, .failed:
+            // Gossip health shows in every read (serfHealth): reads must wake up.
+            replica.touch()
+            onChange()
+        }
+    }
+
+    /// Applies a record from a peer. A copy of our own record that is newer
+    /// than ours (left by a previous run) is outvoted by republishing.
+    @discardableResult
+    private func receive(_ record: Catalog.NodeRecord) -> Bool {
+        if record.node == local.node && record.owner == local.owner {
+            if record.version >= local.version {
+                local.version = record.version
+                publish()
+            }
+            return false
+        }
+        return apply(record)
+    }
+}

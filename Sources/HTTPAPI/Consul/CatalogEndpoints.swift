@@ -1,0 +1,143 @@
+import Agent
+import JSON
+import Sockets
+
+/// `/v1/agent/service*` (local registrations) and `/v1/catalog/*` reads.
+/// Reads answer from the local replica and carry Consul's index headers.
+extension ConsulAPI {
+    func routeAgentServices(_ request: HTTPRequest, _ path: [String], _ respond: @escaping HTTPServer.Respond) {
+        switch (path.first ?? "", path.count) {
+        case ("services", 1):
+            if let bad = Self.require(request, "GET") { return respond(bad) }
+            let services = agent.catalog.local.services.sorted { $0.id < $1.id }
+            respond(indexed(request) { w in
+                w.beginObject()
+                for s in services {
+                    w.key(s.id)
+                    writeAgentService(s, &w)
+                }
+                w.endObject()
+            })
+        case ("service", 2) where path[1] == "register":
+            if let bad = Self.require(request, "PUT") { return respond(bad) }
+            switch ServiceDefinition.parse(request.body) {
+            case .failure(let error): respond(Self.text(400, error.description))
+            case .success(let service):
+                agent.catalog.register(service)
+                respond(Self.empty())
+            }
+        case ("service", 3) where path[1] == "deregister":
+            if let bad = Self.require(request, "PUT") { return respond(bad) }
+            guard agent.catalog.deregister(serviceID: path[2]) else {
+                return respond(Self.text(404, "Unknown service ID \"\(path[2])\". Ensure that the service ID is passed, not the service name."))
+            }
+            respond(Self.empty())
+        case ("service", 2):
+            if let bad = Self.require(request, "GET") { return respond(bad) }
+            guard let s = agent.catalog.local.service(path[1]) else {
+                return respond(Self.text(404, "unknown service ID: \(path[1])"))
+            }
+            respond(indexed(request) { w in writeAgentService(s, &w) })
+        default:
+            respond(Self.notFound())
+        }
+    }
+
+    func routeCatalog(_ request: HTTPRequest, _ path: [String], _ respond: @escaping HTTPServer.Respond) {
+        if let bad = Self.require(request, "GET") { return respond(bad) }
+        let records = agent.catalog.replica.records.values.sorted { $0.node < $1.node }
+        switch (path.first ?? "", path.count) {
+        case ("datacenters", 1):
+            respond(Self.json(request) { $0.stringArray([agent.config.datacenter]) })
+        case ("nodes", 1):
+            respond(indexed(request) { w in
+                w.beginArray()
+                for r in records { writeNode(r, &w) }
+                w.endArray()
+            })
+        case ("services", 1):
+            var tags: [String: Set<String>] = [:]
+            for r in records { for s in r.services { tags[s.name, default: []].formUnion(s.tags) } }
+            respond(indexed(request) { w in
+                w.beginObject()
+                for name in tags.keys.sorted() { w.field(name, (tags[name] ?? []).sorted()) }
+                w.endObject()
+            })
+        case ("service", 2):
+            let name = path[1]
+            let wanted = request.query.values("tag")
+            respond(indexed(request) { w in
+                w.beginArray()
+                for r in records {
+                    for s in r.services where s.name == name && wanted.allSatisfy(s.tags.contains) {
+                        writeCatalogService(r, s, &w)
+                    }
+                }
+                w.endArray()
+            })
+        default:
+            respond(Self.notFound())
+        }
+    }
+
+    /// A JSON response with `X-Consul-Index` and the leader headers.
+    func indexed(_ request: HTTPRequest, _ build: (inout JSONWriter) -> Void) -> HTTPResponse {
+        var response = Self.json(request, build)
+        response.headers.set("X-Consul-Index", String(agent.catalog.replica.index))
+        response.headers.set("X-Consul-KnownLeader", "true")
+        response.headers.set("X-Consul-LastContact", "0")
+        return response
+    }
+
+    func writeAgentService(_ s: Catalog.Service, _ w: inout JSONWriter) {
+        w.beginObject()
+        w.field("ID", s.id)
+        w.field("Service", s.name)
+        w.field("Tags", s.tags)
+        w.key("Meta"); writeMap(s.meta, &w)
+        w.field("Port", s.port)
+        w.field("Address", s.address)
+        w.key("Weights"); w.beginObject(); w.field("Passing", s.weights.passing); w.field("Warning", s.weights.warning); w.endObject()
+        w.field("EnableTagOverride", s.enableTagOverride)
+        w.field("Datacenter", agent.config.datacenter)
+        w.endObject()
+    }
+
+    func writeNode(_ r: Catalog.NodeRecord, _ w: inout JSONWriter) {
+        w.beginObject()
+        w.field("ID", r.id)
+        w.field("Node", r.node)
+        w.field("Address", r.address)
+        w.field("Datacenter", r.datacenter)
+        w.key("TaggedAddresses"); writeMap(r.taggedAddresses, &w)
+        w.key("Meta"); writeMap(r.meta, &w)
+        w.endObject()
+    }
+
+    func writeCatalogService(_ r: Catalog.NodeRecord, _ s: Catalog.Service, _ w: inout JSONWriter) {
+        w.beginObject()
+        w.field("ID", r.id)
+        w.field("Node", r.node)
+        w.field("Address", r.address)
+        w.field("Datacenter", r.datacenter)
+        w.key("TaggedAddresses"); writeMap(r.taggedAddresses, &w)
+        w.key("NodeMeta"); writeMap(r.meta, &w)
+        w.field("ServiceKind", s.kind)
+        w.field("ServiceID", s.id)
+        w.field("ServiceName", s.name)
+        w.field("ServiceTags", s.tags)
+        w.field("ServiceAddress", s.address)
+        w.key("ServiceWeights")
+        w.beginObject(); w.field("Passing", s.weights.passing); w.field("Warning", s.weights.warning); w.endObject()
+        w.key("ServiceMeta"); writeMap(s.meta, &w)
+        w.field("ServicePort", s.port)
+        w.field("ServiceEnableTagOverride", s.enableTagOverride)
+        w.endObject()
+    }
+
+    func writeMap(_ m: [String: String], _ w: inout JSONWriter) {
+        w.beginObject()
+        for k in m.keys.sorted() { w.field(k, m[k] ?? "") }
+        w.endObject()
+    }
+}

@@ -1,0 +1,78 @@
+import Agent
+import JSON
+
+/// A service registration body (`/v1/agent/service/register`), with
+/// Consul's CamelCase keys or the snake_case ones clients also send.
+enum ServiceDefinition {
+    struct Invalid: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func parse(_ body: [UInt8]) -> Result<Catalog.Service, Invalid> {
+        let json: JSONValue
+        do {
+            json = try JSONValue.parse(body)
+        } catch {
+            return .failure(Invalid(description: "Request decode failed: \(error)"))
+        }
+        guard json.objectValue != nil else { return .failure(Invalid(description: "Request decode failed: body must be a JSON object")) }
+        func field(_ key: String) -> JSONValue? {
+            guard let v = json.value(forKeyIgnoringCaseAndUnderscores: key), !v.isNull else { return nil }
+            return v
+        }
+        func string(_ key: String) -> Result<String?, Invalid> {
+            guard let v = field(key) else { return .success(nil) }
+            guard let s = v.stringValue else { return .failure(Invalid(description: "Request decode failed: \(key) must be a string")) }
+            return .success(s)
+        }
+        do {
+            guard let name = try string("Name").get(), !name.isEmpty else {
+                return .failure(Invalid(description: "Missing service name"))
+            }
+            var service = Catalog.Service(id: try string("ID").get() ?? name, name: name)
+            if service.id.isEmpty { service.id = name }
+            service.address = try string("Address").get() ?? ""
+            service.kind = try string("Kind").get() ?? ""
+            if let port = field("Port") {
+                guard let p = port.intValue, (0...65535).contains(p) else {
+                    return .failure(Invalid(description: "Request decode failed: Port must be an integer between 0 and 65535"))
+                }
+                service.port = p
+            }
+            if let tags = field("Tags") {
+                guard let list = tags.arrayValue?.compactMap(\.stringValue), list.count == tags.arrayValue?.count else {
+                    return .failure(Invalid(description: "Request decode failed: Tags must be a list of strings"))
+                }
+                service.tags = list
+            }
+            if let meta = field("Meta") {
+                guard let pairs = meta.objectValue else {
+                    return .failure(Invalid(description: "Request decode failed: Meta must be an object of strings"))
+                }
+                for (k, v) in pairs {
+                    guard let s = v.stringValue else {
+                        return .failure(Invalid(description: "Request decode failed: Meta[\(k)] must be a string"))
+                    }
+                    service.meta[k] = s
+                }
+            }
+            if let weights = field("Weights") {
+                let passing = weights.value(forKeyIgnoringCase: "Passing")?.intValue ?? 1
+                let warning = weights.value(forKeyIgnoringCase: "Warning")?.intValue ?? 1
+                guard passing >= 1, warning >= 0 else {
+                    return .failure(Invalid(description: "Invalid Weights: Passing must be at least 1, Warning at least 0"))
+                }
+                service.weights = Catalog.Weights(passing: passing, warning: warning)
+            }
+            if let override = field("EnableTagOverride") {
+                guard let b = override.boolValue else {
+                    return .failure(Invalid(description: "Request decode failed: EnableTagOverride must be a boolean"))
+                }
+                service.enableTagOverride = b
+            }
+            return .success(service)
+        } catch {
+            return .failure(error)
+        }
+    }
+}

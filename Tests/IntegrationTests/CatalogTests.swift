@@ -1,0 +1,60 @@
+// The catalog across real agents: a registration on one agent reaches the
+// others by gossip, and a killed agent restarted from its data directory
+// has its registrations back exactly once.
+
+import Glibc
+import JSON
+import Testing
+
+extension Integration {
+    @Suite("Catalog on loopback")
+    struct CatalogReplication {
+        /// ServiceIDs of `name` that `agent` lists in /v1/catalog/service/NAME.
+        static func instances(_ h: Harness, _ agent: TestAgent, _ name: String) -> [String] {
+            guard let r = try? HTTPClient.get(agent.ip, agent.ports.http, "/v1/catalog/service/\(name)"), r.status == 200, let list = try? JSONValue.parse(r.body).arrayValue else { return [] }
+            return list.compactMap { $0["ServiceID"]?.stringValue }.sorted()
+        }
+
+        @Test("a service registered on one agent shows on the others; kill -9 and restart keep it exactly once")
+        func registrationReplicatesAndSurvivesRestart() throws {
+            try Harness.run("catalog") { h in
+                let ips = try LoopbackBlock.pick(count: 3, thirdOctets: [78, 88, 98, 108, 118], ports: h.ports)
+                let agents = ips.enumerated().map { i, ip in h.addAgent(name: "cat\(i + 1)", ip: ip, retryJoin: [ips[0]]) }
+                for agent in agents { try h.start(agent) }
+                let owner = agents[1]
+                try h.eventually("\(owner.name) accepts a registration") {
+                    let body = Array(#"{"Name":"web","ID":"web-a","Port":8080,"Tags":["v1"]}"#.utf8)
+                    guard let r = try? HTTPClient.put(owner.ip, owner.ports.http, "/v1/agent/service/register", body: body) else {
+                        return (false, "not answering yet")
+                    }
+                    return (r.status == 200, "\(r)")
+                }
+                let bad = try HTTPClient.put(owner.ip, owner.ports.http, "/v1/agent/service/register", body: Array(#"{"Port":1}"#.utf8))
+                h.check(bad.status == 400 && bad.text.contains("Missing service name"), "a body without Name is a 400: \(bad)")
+                for agent in agents {
+                    try h.eventually("\(agent.name) lists web-a") {
+                        let ids = Self.instances(h, agent, "web")
+                        return (ids == ["web-a"], "\(ids)")
+                    }
+                }
+
+                h.signal(owner, SIGKILL)
+                _ = h.waitForExit(owner)
+                try h.start(owner)
+                try h.eventually("\(owner.name) restarted from its data dir lists web-a once") {
+                    guard let r = try? HTTPClient.get(owner.ip, owner.ports.http, "/v1/agent/services") else {
+                        return (false, "not answering yet")
+                    }
+                    let ids = (try? JSONValue.parse(r.body).objectValue?.map(\.0)) ?? []
+                    return (ids == ["web-a"], "\(r)")
+                }
+                for agent in agents {
+                    try h.eventually("\(agent.name) still lists web-a exactly once") {
+                        let ids = Self.instances(h, agent, "web")
+                        return (ids == ["web-a"], "\(ids)")
+                    }
+                }
+            }
+        }
+    }
+}
