@@ -15,7 +15,14 @@ extension Integration {
             return list.compactMap { $0["ServiceID"]?.stringValue }.sorted()
         }
 
-        @Test("a service registered on one agent shows on the others; kill -9 and restart keep it exactly once")
+        /// ServiceIDs of `name` that `agent` lists in /v1/health/service/NAME?passing.
+        static func passing(_ agent: TestAgent, _ name: String) -> [String] {
+            guard let r = try? HTTPClient.get(agent.ip, agent.ports.http, "/v1/health/service/\(name)?passing"), r.status == 200,
+                  let list = try? JSONValue.parse(r.body).arrayValue else { return ["unreadable"] }
+            return list.compactMap { $0["Service"]?["ID"]?.stringValue }.sorted()
+        }
+
+        @Test("a service registered on one agent shows on the others; its TTL check flips health everywhere; kill -9 makes it critical elsewhere; a restart brings it back exactly once")
         func registrationReplicatesAndSurvivesRestart() throws {
             try Harness.run("catalog") { h in
                 let ips = try LoopbackBlock.pick(count: 3, thirdOctets: [78, 88, 98, 108, 118], ports: h.ports)
@@ -23,7 +30,7 @@ extension Integration {
                 for agent in agents { try h.start(agent) }
                 let owner = agents[1]
                 try h.eventually("\(owner.name) accepts a registration") {
-                    let body = Array(#"{"Name":"web","ID":"web-a","Port":8080,"Tags":["v1"]}"#.utf8)
+                    let body = Array(#"{"Name":"web","ID":"web-a","Port":8080,"Tags":["v1"],"Check":{"TTL":"120s"}}"#.utf8)
                     guard let r = try? HTTPClient.put(owner.ip, owner.ports.http, "/v1/agent/service/register", body: body) else {
                         return (false, "not answering yet")
                     }
@@ -38,8 +45,27 @@ extension Integration {
                     }
                 }
 
+                // A new TTL check starts critical: not in ?passing anywhere until it passes.
+                for agent in agents { h.check(Self.passing(agent, "web").isEmpty, "web-a starts critical on \(agent.name)") }
+                let pass = try HTTPClient.put(owner.ip, owner.ports.http, "/v1/agent/check/pass/service:web-a?note=ok")
+                h.check(pass.status == 200, "TTL pass: \(pass)")
+                let unknown = try HTTPClient.put(owner.ip, owner.ports.http, "/v1/agent/check/pass/nope")
+                h.check(unknown.status == 500 && unknown.text.contains("does not have associated TTL"), "unknown TTL check: \(unknown)")
+                for agent in agents {
+                    try h.eventually("\(agent.name) lists web-a passing") {
+                        let ids = Self.passing(agent, "web")
+                        return (ids == ["web-a"], "\(ids)")
+                    }
+                }
+
                 h.signal(owner, SIGKILL)
                 _ = h.waitForExit(owner)
+                for agent in agents where agent !== owner {
+                    try h.eventually("\(agent.name) drops web-a from ?passing once its node failed") {
+                        let ids = Self.passing(agent, "web")
+                        return (ids.isEmpty, "\(ids)")
+                    }
+                }
                 try h.start(owner)
                 try h.eventually("\(owner.name) restarted from its data dir lists web-a once") {
                     guard let r = try? HTTPClient.get(owner.ip, owner.ports.http, "/v1/agent/services") else {

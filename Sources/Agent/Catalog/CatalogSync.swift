@@ -13,6 +13,7 @@ public final class CatalogSync: GossipPoolDelegate {
     private unowned let pool: GossipPool
     private let loop: EventLoop
     private let statePath: String?
+    private var ttlTimers: [String: TimerID] = [:]
     /// Called after every change of the replica (blocking queries hook here).
     public var onChange: () -> Void = {}
 
@@ -39,6 +40,7 @@ public final class CatalogSync: GossipPoolDelegate {
                 Log.error("agent", "ignoring unreadable \(path): \(error)")
             }
         }
+        for check in self.local.checks { armTTL(check) }
         publish()
     }
 
@@ -51,6 +53,7 @@ public final class CatalogSync: GossipPoolDelegate {
         let ids = Set(checks.map(\.id))
         local.checks.removeAll { ids.contains($0.id) }
         local.checks.append(contentsOf: checks)
+        for check in checks { armTTL(check) }
         publish()
     }
 
@@ -58,9 +61,43 @@ public final class CatalogSync: GossipPoolDelegate {
     public func deregister(serviceID: String) -> Bool {
         guard local.service(serviceID) != nil else { return false }
         local.services.removeAll { $0.id == serviceID }
+        for check in local.checks where check.serviceID == serviceID {
+            if let t = ttlTimers.removeValue(forKey: check.id) { loop.cancel(t) }
+        }
         local.checks.removeAll { $0.serviceID == serviceID }
         publish()
         return true
+    }
+
+    /// A TTL check's heartbeat (`/v1/agent/check/pass|warn|fail|update`).
+    /// False if there is no TTL check with that ID. Only a change of
+    /// status or output is published; every call restarts the TTL.
+    public func updateTTL(_ id: String, status: Catalog.HealthStatus, output: String) -> Bool {
+        guard let i = local.checks.firstIndex(where: { $0.id == id && $0.type == "ttl" }) else { return false }
+        let bounded = String(decoding: output.utf8.prefix(Catalog.maxOutputBytes), as: UTF8.self)
+        armTTL(local.checks[i])
+        guard local.checks[i].status != status || local.checks[i].output != bounded else { return true }
+        local.checks[i].status = status
+        local.checks[i].output = bounded
+        publish()
+        return true
+    }
+
+    private func armTTL(_ check: Catalog.Check) {
+        if let t = ttlTimers.removeValue(forKey: check.id) { loop.cancel(t) }
+        guard check.type == "ttl", let ttl = GoDuration.parse(check.ttl) else { return }
+        let id = check.id
+        ttlTimers[id] = loop.schedule(after: ttl) { [weak self] in self?.expireTTL(id) }
+    }
+
+    private func expireTTL(_ id: String) {
+        ttlTimers[id] = nil
+        guard let i = local.checks.firstIndex(where: { $0.id == id }), local.checks[i].status != .critical
+            || local.checks[i].output != "TTL expired" else { return }
+        local.checks[i].status = .critical
+        local.checks[i].output = "TTL expired"
+        Log.warn("agent", "check \"\(id)\": TTL expired")
+        publish()
     }
 
     /// Raises the version, applies, persists and gossips the local record.

@@ -71,10 +71,12 @@ extension Catalog {
         public var type: String
         public var interval: String
         public var timeout: String
+        /// A TTL check's time to live ("30s"); "" for other checks.
+        public var ttl: String
 
         public init(id: String, name: String, status: HealthStatus = .critical, notes: String = "", output: String = "",
                     serviceID: String = "", serviceName: String = "", serviceTags: [String] = [], type: String = "",
-                    interval: String = "", timeout: String = "") {
+                    interval: String = "", timeout: String = "", ttl: String = "") {
             self.id = id
             self.name = name
             self.status = status
@@ -86,6 +88,7 @@ extension Catalog {
             self.type = type
             self.interval = interval
             self.timeout = timeout
+            self.ttl = ttl
         }
     }
 

@@ -22,8 +22,8 @@ extension ConsulAPI {
             if let bad = Self.require(request, "PUT") { return respond(bad) }
             switch ServiceDefinition.parse(request.body) {
             case .failure(let error): respond(Self.text(400, error.description))
-            case .success(let service):
-                agent.catalog.register(service)
+            case .success(let (service, checks)):
+                agent.catalog.register(service, checks: checks)
                 respond(Self.empty())
             }
         case ("service", 3) where path[1] == "deregister":

@@ -20,7 +20,10 @@ public final class ConsulAPI {
         switch segments[1] {
         case "agent" where ["services", "service"].contains(rest.first ?? ""):
             routeAgentServices(request, rest, respond)
+        case "agent" where ["checks", "check"].contains(rest.first ?? ""):
+            routeAgentChecks(request, rest, respond)
         case "agent": routeAgent(request, rest, respond)
+        case "health": routeHealth(request, rest, respond)
         case "catalog": routeCatalog(request, rest, respond)
         case "status": routeStatus(request, rest, respond)
         default: respond(Self.notFound())

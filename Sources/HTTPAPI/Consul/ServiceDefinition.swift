@@ -8,7 +8,7 @@ enum ServiceDefinition {
         let description: String
     }
 
-    static func parse(_ body: [UInt8]) -> Result<Catalog.Service, Invalid> {
+    static func parse(_ body: [UInt8]) -> Result<(Catalog.Service, [Catalog.Check]), Invalid> {
         let json: JSONValue
         do {
             json = try JSONValue.parse(body)
@@ -70,7 +70,10 @@ enum ServiceDefinition {
                 }
                 service.enableTagOverride = b
             }
-            return .success(service)
+            switch Catalog.serviceChecks(json, service: service) {
+            case .success(let checks): return .success((service, checks))
+            case .failure(let error): return .failure(Invalid(description: error.description))
+            }
         } catch {
             return .failure(error)
         }

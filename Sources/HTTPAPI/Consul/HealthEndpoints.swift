@@ -1,0 +1,103 @@
+import Agent
+import JSON
+import Membership
+import Sockets
+
+/// TTL check updates (`/v1/agent/check/*`), `/v1/agent/checks` and
+/// `/v1/health/service/:name`. Every node also has Consul's `serfHealth`
+/// check, derived from the gossip pool at read time.
+extension ConsulAPI {
+    func routeAgentChecks(_ request: HTTPRequest, _ path: [String], _ respond: @escaping HTTPServer.Respond) {
+        switch (path.first ?? "", path.count) {
+        case ("checks", 1):
+            if let bad = Self.require(request, "GET") { return respond(bad) }
+            let record = agent.catalog.local
+            respond(indexed(request) { w in
+                w.beginObject()
+                for check in record.checks.sorted(by: { $0.id < $1.id }) {
+                    w.key(check.id)
+                    writeCheck(check, node: record.node, &w)
+                }
+                w.endObject()
+            })
+        case ("check", 3) where ["pass", "warn", "fail", "update"].contains(path[1]):
+            if let bad = Self.require(request, "PUT") { return respond(bad) }
+            let id = path[2]
+            var status: Catalog.HealthStatus
+            var output = request.query["note"] ?? ""
+            switch path[1] {
+            case "pass": status = .passing
+            case "warn": status = .warning
+            case "fail": status = .critical
+            default:
+                guard let body = try? JSONValue.parse(request.body), body.objectValue != nil else {
+                    return respond(Self.text(400, "Request decode failed: body must be a JSON object"))
+                }
+                let text = body.value(forKeyIgnoringCase: "Status")?.stringValue ?? ""
+                guard let s = Catalog.HealthStatus(rawValue: text) else {
+                    return respond(Self.text(400, "Invalid check status: \"\(text)\""))
+                }
+                status = s
+                output = body.value(forKeyIgnoringCase: "Output")?.stringValue ?? ""
+            }
+            guard agent.catalog.updateTTL(id, status: status, output: output) else {
+                return respond(Self.text(500, "CheckID \"\(id)\" does not have associated TTL"))
+            }
+            respond(Self.empty())
+        default:
+            respond(Self.notFound())
+        }
+    }
+
+    func routeHealth(_ request: HTTPRequest, _ path: [String], _ respond: @escaping HTTPServer.Respond) {
+        if let bad = Self.require(request, "GET") { return respond(bad) }
+        guard path.count == 2, path[0] == "service" else { return respond(Self.notFound()) }
+        let name = path[1]
+        let passingOnly = Self.isTrue(request, "passing")
+        let wanted = request.query.values("tag")
+        let records = agent.catalog.replica.records.values.sorted { $0.node < $1.node }
+        respond(indexed(request) { w in
+            w.beginArray()
+            for r in records {
+                let serf = serfHealth(r.node)
+                for s in r.services where s.name == name && wanted.allSatisfy(s.tags.contains) {
+                    let checks = [serf] + r.checks(forService: s.id).sorted { $0.id < $1.id }
+                    if passingOnly && !checks.allSatisfy({ $0.status == .passing }) { continue }
+                    w.beginObject()
+                    w.key("Node"); writeNode(r, &w)
+                    w.key("Service"); writeAgentService(s, &w)
+                    w.key("Checks")
+                    w.beginArray()
+                    for c in checks { writeCheck(c, node: r.node, &w) }
+                    w.endArray()
+                    w.endObject()
+                }
+            }
+            w.endArray()
+        })
+    }
+
+    /// Consul's `serfHealth`: passing while the node's agent is a live member.
+    func serfHealth(_ node: String) -> Catalog.Check {
+        let live = agent.lan.instance.member(named: node)?.status.isLive ?? false
+        return Catalog.Check(id: "serfHealth", name: "Serf Health Status", status: live ? .passing : .critical,
+                             output: live ? "Agent alive and reachable" : "Agent not live or unreachable")
+    }
+
+    func writeCheck(_ c: Catalog.Check, node: String, _ w: inout JSONWriter) {
+        w.beginObject()
+        w.field("Node", node)
+        w.field("CheckID", c.id)
+        w.field("Name", c.name)
+        w.field("Status", c.status.rawValue)
+        w.field("Notes", c.notes)
+        w.field("Output", c.output)
+        w.field("ServiceID", c.serviceID)
+        w.field("ServiceName", c.serviceName)
+        w.field("ServiceTags", c.serviceTags)
+        w.field("Type", c.type)
+        w.field("Interval", c.interval)
+        w.field("Timeout", c.timeout)
+        w.endObject()
+    }
+}
