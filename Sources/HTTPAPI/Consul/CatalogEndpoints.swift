@@ -105,23 +105,23 @@ extension ConsulAPI {
 
     func writeNode(_ r: Catalog.NodeRecord, _ w: inout JSONWriter) {
         w.beginObject()
+        writeNodeFields(r, metaKey: "Meta", &w)
+        w.endObject()
+    }
+
+    /// The node's fields as Consul's node and service entries both start.
+    func writeNodeFields(_ r: Catalog.NodeRecord, metaKey: String, _ w: inout JSONWriter) {
         w.field("ID", r.id)
         w.field("Node", r.node)
         w.field("Address", r.address)
         w.field("Datacenter", r.datacenter)
         w.key("TaggedAddresses"); writeMap(r.taggedAddresses, &w)
-        w.key("Meta"); writeMap(r.meta, &w)
-        w.endObject()
+        w.key(metaKey); writeMap(r.meta, &w)
     }
 
     func writeCatalogService(_ r: Catalog.NodeRecord, _ s: Catalog.Service, _ w: inout JSONWriter) {
         w.beginObject()
-        w.field("ID", r.id)
-        w.field("Node", r.node)
-        w.field("Address", r.address)
-        w.field("Datacenter", r.datacenter)
-        w.key("TaggedAddresses"); writeMap(r.taggedAddresses, &w)
-        w.key("NodeMeta"); writeMap(r.meta, &w)
+        writeNodeFields(r, metaKey: "NodeMeta", &w)
         w.field("ServiceKind", s.kind)
         w.field("ServiceID", s.id)
         w.field("ServiceName", s.name)
