@@ -69,6 +69,7 @@ public final class Agent {
                                      taggedAddresses: ["lan": ip, "wan": ip], owner: config.nodeName)
         catalog = CatalogSync(local: own, pool: lan, loop: loop, dataDir: config.dataDir)
         lan.delegate = catalog
+        registerConfiguredDefinitions()
         Log.info("agent", "started: node=\(config.nodeName) id=\(nodeID) dc=\(config.datacenter) server=\(config.server) lan=\(bind) advertise=\(advertise)")
         if !config.retryJoin.isEmpty {
             retryJoiner = RetryJoiner(addresses: config.retryJoin, defaultPort: config.serfLANPort, loop: loop) { [unowned self] endpoints, done in
@@ -83,6 +84,31 @@ public final class Agent {
     }
 
     public var uptime: Duration { loop.now() - startedAt }
+
+    /// Services and checks from configuration files, registered at every
+    /// start (a bad definition is logged and skipped, not fatal).
+    private func registerConfiguredDefinitions() {
+        for json in config.serviceDefinitions {
+            switch ServiceDefinition.parse(json: json) {
+            case .success(let (service, checks)): catalog.register(service, checks: checks)
+            case .failure(let error): Log.error("agent", "config service definition skipped: \(error)")
+            }
+        }
+        for json in config.checkDefinitions {
+            switch ServiceDefinition.parseCheck(json: json) {
+            case .success(var check):
+                if !check.serviceID.isEmpty, let service = catalog.local.service(check.serviceID) {
+                    check.serviceName = service.name
+                    check.serviceTags = service.tags
+                } else if !check.serviceID.isEmpty {
+                    Log.error("agent", "config check \"\(check.id)\" skipped: unknown service \"\(check.serviceID)\"")
+                    continue
+                }
+                catalog.register(check: check)
+            case .failure(let error): Log.error("agent", "config check definition skipped: \(error)")
+            }
+        }
+    }
 
     /// The LAN members in Consul's shape, this agent included.
     public func lanMembers() -> [MemberInfo] {

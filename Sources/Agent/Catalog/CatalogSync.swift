@@ -57,6 +57,14 @@ public final class CatalogSync: GossipPoolDelegate {
         publish()
     }
 
+    /// Adds or replaces a check on its own (node-level, or on a registered service).
+    public func register(check: Catalog.Check) {
+        local.checks.removeAll { $0.id == check.id }
+        local.checks.append(check)
+        armTTL(check)
+        publish()
+    }
+
     /// Removes a service and its checks; false if it was not registered.
     public func deregister(serviceID: String) -> Bool {
         guard local.service(serviceID) != nil else { return false }

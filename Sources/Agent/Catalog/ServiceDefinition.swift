@@ -1,20 +1,22 @@
-import Agent
 import JSON
 
-/// A service registration body (`/v1/agent/service/register`), with
-/// Consul's CamelCase keys or the snake_case ones clients also send.
-enum ServiceDefinition {
-    struct Invalid: Error, CustomStringConvertible {
-        let description: String
+/// A service definition (the body of `/v1/agent/service/register`, or an
+/// entry of `services` in a configuration file), with Consul's CamelCase
+/// keys or the snake_case ones clients also send.
+public enum ServiceDefinition {
+    public struct Invalid: Error, CustomStringConvertible, Sendable {
+        public let description: String
     }
 
-    static func parse(_ body: [UInt8]) -> Result<(Catalog.Service, [Catalog.Check]), Invalid> {
-        let json: JSONValue
+    public static func parse(_ body: [UInt8]) -> Result<(Catalog.Service, [Catalog.Check]), Invalid> {
         do {
-            json = try JSONValue.parse(body)
+            return parse(json: try JSONValue.parse(body))
         } catch {
             return .failure(Invalid(description: "Request decode failed: \(error)"))
         }
+    }
+
+    public static func parse(json: JSONValue) -> Result<(Catalog.Service, [Catalog.Check]), Invalid> {
         guard json.objectValue != nil else { return .failure(Invalid(description: "Request decode failed: body must be a JSON object")) }
         func field(_ key: String) -> JSONValue? {
             guard let v = json.value(forKeyIgnoringCaseAndUnderscores: key), !v.isNull else { return nil }
@@ -76,6 +78,20 @@ enum ServiceDefinition {
             }
         } catch {
             return .failure(error)
+        }
+    }
+
+    /// A check defined on its own (`checks` in a configuration file): its
+    /// ID defaults to its name; `ServiceID` ties it to a service.
+    public static func parseCheck(json: JSONValue) -> Result<Catalog.Check, Invalid> {
+        guard json.objectValue != nil else { return .failure(Invalid(description: "a check must be an object")) }
+        let name = json.value(forKeyIgnoringCaseAndUnderscores: "Name")?.stringValue ?? ""
+        guard !name.isEmpty else { return .failure(Invalid(description: "Missing check name")) }
+        switch Catalog.parseCheck(json, defaultID: name, defaultName: name) {
+        case .failure(let e): return .failure(Invalid(description: e.description))
+        case .success(var check):
+            check.serviceID = json.value(forKeyIgnoringCaseAndUnderscores: "ServiceID")?.stringValue ?? ""
+            return .success(check)
         }
     }
 }
