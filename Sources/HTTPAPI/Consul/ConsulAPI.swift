@@ -10,12 +10,41 @@ public final class ConsulAPI {
     /// Called once the agent has left after `PUT /v1/agent/leave`.
     public var onLeft: () -> Void = {}
 
-    public init(agent: Agent) { self.agent = agent }
+    let blocking: BlockingQueries
+
+    public init(agent: Agent) {
+        self.agent = agent
+        blocking = BlockingQueries(loop: agent.loop)
+        agent.catalog.onChange = { [weak self] in self?.blocking.catalogChanged() }
+    }
+
+    /// Blocking queries parked now (for stats and tests).
+    public var parkedQueries: Int { blocking.count }
 
     public func handle(_ request: HTTPRequest, _ respond: @escaping HTTPServer.Respond) {
+        handle(request, respond, mayBlock: true)
+    }
+
+    func handle(_ request: HTTPRequest, _ respond: @escaping HTTPServer.Respond, mayBlock: Bool) {
         let segments = request.pathSegments
         guard segments.count >= 2, segments[0] == "v1" else { return respond(Self.notFound()) }
         if let denied = authorize(request) { return respond(denied) }
+        if mayBlock, request.method == "GET", ["catalog", "health"].contains(segments[1]),
+           let indexText = request.query["index"] {
+            guard let index = UInt64(indexText) else {
+                return respond(Self.text(400, "Invalid index: \"\(indexText)\""))
+            }
+            guard let wait = BlockingQueries.wait(request.query["wait"]) else {
+                return respond(Self.text(400, "Invalid wait time: \"\(request.query["wait"] ?? "")\""))
+            }
+            // Only the current index waits: a newer one answers at once, and
+            // an index from before a restart (greater than ours) too, so the
+            // client sees the index go back and starts over.
+            if index == agent.catalog.replica.index {
+                blocking.park(wait: wait) { [weak self] in self?.handle(request, respond, mayBlock: false) }
+                return
+            }
+        }
         let rest = Array(segments.dropFirst(2))
         switch segments[1] {
         case "agent" where ["services", "service"].contains(rest.first ?? ""):
