@@ -20,7 +20,7 @@ let package = Package(
         .target(name: "HTTPAPI", dependencies: ["Agent", "Sockets", "JSON"]),
         .executableTarget(name: "fedagent", dependencies: ["Agent", "HTTPAPI", "Membership", "Sockets", "JSON"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "Sockets"]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "Sockets", "JSON"]),
         .testTarget(name: "MembershipTests", dependencies: ["Membership", "Sockets", "Simulation"]),
         .testTarget(name: "HTTPAPITests", dependencies: ["HTTPAPI", "JSON", "Sockets"]),
         .testTarget(name: "IntegrationTests", dependencies: ["JSON", "Sockets", "HTTPAPI"]),

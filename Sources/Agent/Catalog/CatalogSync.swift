@@ -13,7 +13,7 @@ public final class CatalogSync: GossipPoolDelegate {
     private unowned let pool: GossipPool
     private let loop: EventLoop
     private let statePath: String?
-    private var ttlTimers: [String: TimerID] = [:]
+    private var checkTimers: [String: TimerID] = [:]
     /// Called after every change of the replica (blocking queries hook here).
     public var onChange: () -> Void = {}
 
@@ -40,7 +40,7 @@ public final class CatalogSync: GossipPoolDelegate {
                 Log.error("agent", "ignoring unreadable \(path): \(error)")
             }
         }
-        for check in self.local.checks { armTTL(check) }
+        for check in self.local.checks { arm(check) }
         publish()
     }
 
@@ -53,7 +53,7 @@ public final class CatalogSync: GossipPoolDelegate {
         let ids = Set(checks.map(\.id))
         local.checks.removeAll { ids.contains($0.id) }
         local.checks.append(contentsOf: checks)
-        for check in checks { armTTL(check) }
+        for check in checks { arm(check) }
         publish()
     }
 
@@ -61,7 +61,7 @@ public final class CatalogSync: GossipPoolDelegate {
     public func register(check: Catalog.Check) {
         local.checks.removeAll { $0.id == check.id }
         local.checks.append(check)
-        armTTL(check)
+        arm(check)
         publish()
     }
 
@@ -70,7 +70,7 @@ public final class CatalogSync: GossipPoolDelegate {
         guard local.service(serviceID) != nil else { return false }
         local.services.removeAll { $0.id == serviceID }
         for check in local.checks where check.serviceID == serviceID {
-            if let t = ttlTimers.removeValue(forKey: check.id) { loop.cancel(t) }
+            if let t = checkTimers.removeValue(forKey: check.id) { loop.cancel(t) }
         }
         local.checks.removeAll { $0.serviceID == serviceID }
         publish()
@@ -78,34 +78,62 @@ public final class CatalogSync: GossipPoolDelegate {
     }
 
     /// A TTL check's heartbeat (`/v1/agent/check/pass|warn|fail|update`).
-    /// False if there is no TTL check with that ID. Only a change of
-    /// status or output is published; every call restarts the TTL.
+    /// False if there is no TTL check with that ID. Every call restarts
+    /// the TTL.
     public func updateTTL(_ id: String, status: Catalog.HealthStatus, output: String) -> Bool {
-        guard let i = local.checks.firstIndex(where: { $0.id == id && $0.type == "ttl" }) else { return false }
-        let bounded = String(decoding: output.utf8.prefix(Catalog.maxOutputBytes), as: UTF8.self)
-        armTTL(local.checks[i])
-        guard local.checks[i].status != status || local.checks[i].output != bounded else { return true }
-        local.checks[i].status = status
-        local.checks[i].output = bounded
-        publish()
+        guard let check = local.check(id), check.type == "ttl" else { return false }
+        arm(check)
+        setResult(id, status, output)
         return true
     }
 
-    private func armTTL(_ check: Catalog.Check) {
-        if let t = ttlTimers.removeValue(forKey: check.id) { loop.cancel(t) }
-        guard check.type == "ttl", let ttl = GoDuration.parse(check.ttl) else { return }
-        let id = check.id
-        ttlTimers[id] = loop.schedule(after: ttl) { [weak self] in self?.expireTTL(id) }
+    /// Records a check's result; only a change of status or output is published.
+    private func setResult(_ id: String, _ status: Catalog.HealthStatus, _ output: String) {
+        guard let i = local.checks.firstIndex(where: { $0.id == id }) else { return }
+        let bounded = String(decoding: output.utf8.prefix(Catalog.maxOutputBytes), as: UTF8.self)
+        guard local.checks[i].status != status || local.checks[i].output != bounded else { return }
+        local.checks[i].status = status
+        local.checks[i].output = bounded
+        publish()
     }
 
-    private func expireTTL(_ id: String) {
-        ttlTimers[id] = nil
-        guard let i = local.checks.firstIndex(where: { $0.id == id }), local.checks[i].status != .critical
-            || local.checks[i].output != "TTL expired" else { return }
-        local.checks[i].status = .critical
-        local.checks[i].output = "TTL expired"
-        Log.warn("agent", "check \"\(id)\": TTL expired")
-        publish()
+    /// (Re)starts a check's timer: a TTL's expiry, or the next run of an
+    /// HTTP or TCP probe.
+    private func arm(_ check: Catalog.Check, after delay: Duration? = nil) {
+        if let t = checkTimers.removeValue(forKey: check.id) { loop.cancel(t) }
+        let id = check.id
+        switch check.type {
+        case "ttl":
+            guard let ttl = GoDuration.parse(check.ttl) else { return }
+            checkTimers[id] = loop.schedule(after: ttl) { [weak self] in
+                self?.checkTimers[id] = nil
+                self?.setResult(id, .critical, "TTL expired")
+            }
+        case "http", "tcp":
+            guard let interval = GoDuration.parse(check.interval) else { return }
+            // The first run comes soon after registration, then every interval.
+            checkTimers[id] = loop.schedule(after: delay ?? .milliseconds(Int64.random(in: 0...500))) { [weak self] in
+                self?.runProbe(id, interval: interval)
+            }
+        default:
+            return
+        }
+    }
+
+    private func runProbe(_ id: String, interval: Duration) {
+        checkTimers[id] = nil
+        guard let check = local.check(id) else { return }
+        let timeout = GoDuration.parse(check.timeout) ?? .seconds(10)
+        let done: CheckProbe.Completion = { [weak self] status, output in
+            guard let self, let current = self.local.check(id), current.target == check.target else { return }
+            self.setResult(id, status, output)
+            self.arm(current, after: interval)
+        }
+        if check.type == "http" {
+            CheckProbe.http(check.target, timeout: timeout, loop: loop, completion: done)
+        } else {
+            CheckProbe.tcp(check.target, timeout: timeout, loop: loop, completion: done)
+        }
     }
 
     /// Raises the version, applies, persists and gossips the local record.

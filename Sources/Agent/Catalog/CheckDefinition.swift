@@ -38,16 +38,43 @@ extension Catalog {
         func string(_ key: String) -> String? {
             object.value(forKeyIgnoringCaseAndUnderscores: key)?.stringValue
         }
-        for kind in ["HTTP", "TCP", "GRPC", "Args", "Script", "DockerContainerID", "H2PING", "UDP", "OSService"] {
+        for kind in ["GRPC", "Args", "Script", "DockerContainerID", "H2PING", "UDP", "OSService", "AliasService"] {
             if let v = object.value(forKeyIgnoringCaseAndUnderscores: kind), !v.isNull {
-                return .failure(InvalidDefinition("\(kind) checks are not supported yet: use a TTL check"))
+                return .failure(InvalidDefinition("\(kind) checks are not supported yet: use a TTL, HTTP or TCP check"))
             }
         }
-        guard let ttlText = string("TTL") else {
-            return .failure(InvalidDefinition("Invalid check: TTL must be set (the only check type supported yet)"))
+        var check = Check(id: "", name: string("Name") ?? defaultName, notes: string("Notes") ?? "")
+        if let ttlText = string("TTL") {
+            guard let ttl = GoDuration.parse(ttlText), ttl > .zero, ttl <= .seconds(86400 * 365) else {
+                return .failure(InvalidDefinition("Invalid check: TTL \"\(ttlText)\" is not a positive duration"))
+            }
+            check.type = "ttl"
+            check.ttl = ttlText
+        } else if let url = string("HTTP") {
+            guard CheckProbe.HTTPTarget(url) != nil else {
+                return .failure(InvalidDefinition("Invalid check: HTTP \"\(url)\" must be an http:// URL with an IP address or localhost (https and names are not supported yet)"))
+            }
+            check.type = "http"
+            check.target = url
+        } else if let address = string("TCP") {
+            guard CheckProbe.tcpEndpoint(address) != nil else {
+                return .failure(InvalidDefinition("Invalid check: TCP \"\(address)\" must be IP:port or localhost:port"))
+            }
+            check.type = "tcp"
+            check.target = address
+        } else {
+            return .failure(InvalidDefinition("Invalid check: one of TTL, HTTP or TCP must be set"))
         }
-        guard let ttl = GoDuration.parse(ttlText), ttl > .zero, ttl <= .seconds(86400 * 365) else {
-            return .failure(InvalidDefinition("Invalid check: TTL \"\(ttlText)\" is not a positive duration"))
+        if check.type != "ttl" {
+            guard let text = string("Interval"), let interval = GoDuration.parse(text), interval >= .seconds(1) else {
+                return .failure(InvalidDefinition("Invalid check: Interval must be a duration of at least 1s for \(check.type.uppercased()) checks"))
+            }
+            check.interval = text
+            let timeoutText = string("Timeout") ?? "10s"
+            guard let timeout = GoDuration.parse(timeoutText), timeout > .zero else {
+                return .failure(InvalidDefinition("Invalid check: Timeout \"\(timeoutText)\" is not a positive duration"))
+            }
+            check.timeout = timeoutText
         }
         var status = HealthStatus.critical
         if let text = string("Status"), !text.isEmpty {
@@ -57,8 +84,8 @@ extension Catalog {
             status = s
         }
         let id = string("CheckID") ?? string("ID") ?? defaultID
-        let check = Check(id: id.isEmpty ? defaultID : id, name: string("Name") ?? defaultName, status: status,
-                          notes: string("Notes") ?? "", type: "ttl", ttl: ttlText)
+        check.id = id.isEmpty ? defaultID : id
+        check.status = status
         return .success(check)
     }
 }

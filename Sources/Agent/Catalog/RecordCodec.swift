@@ -24,7 +24,7 @@ extension Catalog {
             for c in r.checks.prefix(Int(UInt16.max)) {
                 w.string16(c.id); w.string16(c.name); w.u8(UInt8(c.status.rank)); w.string16(c.notes)
                 w.string16(c.output); w.string16(c.serviceID); w.string16(c.serviceName); list(c.serviceTags, &w)
-                w.string16(c.type); w.string16(c.interval); w.string16(c.timeout); w.string16(c.ttl)
+                w.string16(c.type); w.string16(c.interval); w.string16(c.timeout); w.string16(c.ttl); w.string16(c.target)
             }
             return w.bytes
         }
@@ -68,7 +68,7 @@ extension Catalog {
                 record.checks.append(Check(id: id, name: name, status: status, notes: notes, output: output,
                                            serviceID: serviceID, serviceName: serviceName, serviceTags: serviceTags,
                                            type: try r.string16(), interval: try r.string16(), timeout: try r.string16(),
-                                           ttl: try r.string16()))
+                                           ttl: try r.string16(), target: try r.string16()))
             }
             return record
         }

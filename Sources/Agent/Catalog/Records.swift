@@ -73,10 +73,12 @@ extension Catalog {
         public var timeout: String
         /// A TTL check's time to live ("30s"); "" for other checks.
         public var ttl: String
+        /// What an HTTP check requests (a URL) or a TCP check dials (host:port).
+        public var target: String
 
         public init(id: String, name: String, status: HealthStatus = .critical, notes: String = "", output: String = "",
                     serviceID: String = "", serviceName: String = "", serviceTags: [String] = [], type: String = "",
-                    interval: String = "", timeout: String = "", ttl: String = "") {
+                    interval: String = "", timeout: String = "", ttl: String = "", target: String = "") {
             self.id = id
             self.name = name
             self.status = status
@@ -89,6 +91,7 @@ extension Catalog {
             self.interval = interval
             self.timeout = timeout
             self.ttl = ttl
+            self.target = target
         }
     }
 
