@@ -63,6 +63,22 @@ extension ConsulAPI {
                 for name in tags.keys.sorted() { w.field(name, (tags[name] ?? []).sorted()) }
                 w.endObject()
             })
+        case ("node", 2):
+            guard let r = records.first(where: { $0.node == path[1] }) else {
+                return respond(indexed(request) { $0.null() })
+            }
+            respond(indexed(request) { w in
+                w.beginObject()
+                w.key("Node"); writeNode(r, &w)
+                w.key("Services")
+                w.beginObject()
+                for s in r.services.sorted(by: { $0.id < $1.id }) {
+                    w.key(s.id)
+                    writeAgentService(s, &w)
+                }
+                w.endObject()
+                w.endObject()
+            })
         case ("service", 2):
             let name = path[1]
             let wanted = request.query.values("tag")

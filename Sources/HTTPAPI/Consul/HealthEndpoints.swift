@@ -51,12 +51,32 @@ extension ConsulAPI {
 
     func routeHealth(_ request: HTTPRequest, _ path: [String], _ respond: @escaping HTTPServer.Respond) {
         if let bad = Self.require(request, "GET") { return respond(bad) }
-        guard path.count == 2, path[0] == "service" else { return respond(Self.notFound()) }
-        let name = path[1]
+        guard path.count == 2 else { return respond(Self.notFound()) }
+        let records = agent.catalog.replica.records.values.sorted { $0.node < $1.node }
+        switch path[0] {
+        case "service": respond(healthService(request, name: path[1], records))
+        case "node":
+            let checks = records.first { $0.node == path[1] }.map { r in [(r.node, serfHealth(r.node))] + r.checks.map { (r.node, $0) } } ?? []
+            respond(checkList(request, checks))
+        case "checks":
+            let checks = records.flatMap { r in r.checks.filter { $0.serviceName == path[1] }.map { (r.node, $0) } }
+            respond(checkList(request, checks))
+        case "state":
+            let state = path[1]
+            guard state == "any" || Catalog.HealthStatus(rawValue: state) != nil else {
+                return respond(Self.text(400, "Invalid state: \(state)"))
+            }
+            let all = records.flatMap { r in [(r.node, serfHealth(r.node))] + r.checks.map { (r.node, $0) } }
+            respond(checkList(request, all.filter { state == "any" || $0.1.status.rawValue == state }))
+        default:
+            respond(Self.notFound())
+        }
+    }
+
+    func healthService(_ request: HTTPRequest, name: String, _ records: [Catalog.NodeRecord]) -> HTTPResponse {
         let passingOnly = Self.isTrue(request, "passing")
         let wanted = request.query.values("tag")
-        let records = agent.catalog.replica.records.values.sorted { $0.node < $1.node }
-        respond(indexed(request) { w in
+        return indexed(request) { w in
             w.beginArray()
             for r in records {
                 let serf = serfHealth(r.node)
@@ -74,7 +94,15 @@ extension ConsulAPI {
                 }
             }
             w.endArray()
-        })
+        }
+    }
+
+    func checkList(_ request: HTTPRequest, _ checks: [(String, Catalog.Check)]) -> HTTPResponse {
+        indexed(request) { w in
+            w.beginArray()
+            for (node, check) in checks { writeCheck(check, node: node, &w) }
+            w.endArray()
+        }
     }
 
     /// Consul's `serfHealth`: passing while the node's agent is a live member.
