@@ -8,6 +8,9 @@ let commands: [(name: String, synopsis: String, run: @Sendable ([String]) -> Int
     ("join", "Tells the local agent to join the pool", PoolCommands.join),
     ("leave", "Gracefully leaves the pool and shuts the agent down", PoolCommands.leave),
     ("force-leave", "Forces a failed member into the left state", PoolCommands.forceLeave),
+    ("catalog", CatalogCommands.synopsis, CatalogCommands.run),
+    ("services", ServicesCommands.synopsis, ServicesCommands.run),
+    ("info", InfoCommand.synopsis, InfoCommand.run),
     ("version", "Prints the fedagent version", { _ in
         print("fedagent v\(FedagentVersion.version)")
         print("Protocol \(FedagentVersion.protocolVersion) spoken by default, understands \(FedagentVersion.protocolMin) to \(FedagentVersion.protocolMax)")
