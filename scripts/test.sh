@@ -14,7 +14,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # script). Later additions go here, e.g. bind9-dnsutils for dig.
 APT_PACKAGES="iproute2 procps"
 # Python packages from PyPI the tests use (none yet), installed with pip.
-PIP_PACKAGES=""
+PIP_PACKAGES="py-consul"
 
 install_packages() {
     local missing=()

@@ -165,20 +165,27 @@ final class Harness {
     /// then killed and recorded as a failure).
     func fedagent(_ arguments: [String], environment extra: [String] = [], timeout: Double = 30,
                   sourceLocation: SourceLocation = #_sourceLocation) throws -> CommandResult {
+        try run(binary, arguments, label: "fedagent", environment: extra, timeout: timeout, sourceLocation: sourceLocation)
+    }
+
+    /// Runs any program to completion (bounded by `timeout`, then killed
+    /// and recorded as a failure), its output kept in the run's folder.
+    func run(_ executable: String, _ arguments: [String], label: String, environment extra: [String] = [],
+             timeout: Double = 30, sourceLocation: SourceLocation = #_sourceLocation) throws -> CommandResult {
         commandCount += 1
         let base = "\(directory)/cmd\(commandCount)"
-        let pid = try Spawn.start(binary, arguments, environment: Spawn.environment(adding: extra),
+        let pid = try Spawn.start(executable, arguments, environment: Spawn.environment(adding: extra),
                                   stdoutPath: base + ".out", stderrPath: base + ".err")
         var status = Spawn.wait(pid, timeout: timeout)
         if status == nil {
             status = Spawn.stop(pid, graceful: false)
-            check(false, "`fedagent \(arguments.joined(separator: " "))` still running after \(timeout) s",
+            check(false, "`\(label) \(arguments.joined(separator: " "))` still running after \(timeout) s",
                   sourceLocation: sourceLocation)
         }
         let result = CommandResult(status: status ?? .exited(-1), stdout: FileIO.readText(base + ".out"),
                                    stderr: FileIO.readText(base + ".err"))
         let prefix = extra.isEmpty ? "" : extra.joined(separator: " ") + " "
-        note("$ \(prefix)fedagent \(arguments.joined(separator: " ")) -> \(result.status), "
+        note("$ \(prefix)\(label) \(arguments.joined(separator: " ")) -> \(result.status), "
              + "\(result.stdout.split(separator: "\n").count) stdout lines, stderr: \(result.stderr.prefix(300))")
         return result
     }

@@ -1,0 +1,81 @@
+"""Drives a fedagent agent with py-consul, an unmodified Consul client.
+
+Usage: python3 consul_client_check.py HOST PORT
+Prints one line per check and exits non-zero at the first failure.
+"""
+import sys
+import threading
+import time
+
+import consul
+
+
+def main() -> int:
+    host, port = sys.argv[1], int(sys.argv[2])
+    c = consul.Consul(host=host, port=port)
+
+    def check(name, ok, detail=""):
+        print(("ok   " if ok else "FAIL ") + name + ("" if ok else f": {detail}"), flush=True)
+        if not ok:
+            raise SystemExit(1)
+
+    me = c.agent.self()["Config"]["NodeName"]
+    check("agent.self names the node", bool(me))
+    check("agent.members lists this node", any(m["Name"] == me for m in c.agent.members()))
+
+    c.agent.service.register("web", service_id="web-1", port=8080, tags=["v1", "primary"],
+                             check=consul.Check.ttl("30s"))
+    c.agent.service.register("web", service_id="web-2", port=8081, tags=["v2"])
+    services = c.agent.services()
+    check("agent.services has both instances", set(services) >= {"web-1", "web-2"}, services)
+
+    index, nodes = c.catalog.service("web")
+    check("catalog.service lists 2 instances", sorted(n["ServiceID"] for n in nodes) == ["web-1", "web-2"], nodes)
+    check("X-Consul-Index is a positive number", int(index) >= 1, index)
+    _, tagged = c.catalog.service("web", tag="v1")
+    check("catalog.service tag filter", [n["ServiceID"] for n in tagged] == ["web-1"], tagged)
+
+    _, passing = c.health.service("web", passing=True)
+    check("health passing excludes the critical TTL instance",
+          sorted(e["Service"]["ID"] for e in passing) == ["web-2"], passing)
+    c.agent.check.ttl_pass("service:web-1", notes="all good")
+    _, passing = c.health.service("web", passing=True)
+    check("after ttl_pass both instances pass", sorted(e["Service"]["ID"] for e in passing) == ["web-1", "web-2"], passing)
+    _, v2 = c.health.service("web", tag="v2")
+    check("health tag filter", [e["Service"]["ID"] for e in v2] == ["web-2"], v2)
+
+    # A blocking query that returns on a change...
+    index, _ = c.health.service("web")
+    result = {}
+
+    def watch():
+        start = time.time()
+        result["index"], result["entries"] = c.health.service("web", index=index, wait="30s")
+        result["took"] = time.time() - start
+
+    t = threading.Thread(target=watch)
+    t.start()
+    time.sleep(0.5)
+    c.agent.service.deregister("web-2")
+    t.join(60)
+    check("blocking query returns on a change", "took" in result and result["took"] < 25, result)
+    check("its index moved on", int(result["index"]) > int(index), result)
+    check("and shows the deregistration", [e["Service"]["ID"] for e in result["entries"]] == ["web-1"], result)
+
+    # ...and one that waits for its deadline when nothing changes.
+    index, _ = c.health.service("web")
+    start = time.time()
+    index2, _ = c.health.service("web", index=index, wait="2s")
+    waited = time.time() - start
+    check("blocking query without change waits", waited >= 1.5, waited)
+    check("and keeps its index", int(index2) == int(index), (index, index2))
+
+    c.agent.service.deregister("web-1")
+    check("deregister removes the service", "web-1" not in c.agent.services())
+    _, leftover = c.catalog.service("web")
+    check("catalog no longer lists web", leftover == [], leftover)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
