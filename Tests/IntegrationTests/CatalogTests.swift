@@ -82,5 +82,37 @@ extension Integration {
                 }
             }
         }
+
+        @Test("an external node registered through one agent's /v1/catalog/register reaches the others, with its own checks, and leaves when deregistered")
+        func externalNodesReplicate() throws {
+            try Harness.run("external") { h in
+                let ips = try LoopbackBlock.pick(count: 2, thirdOctets: [74, 84, 94, 104, 114], ports: h.ports)
+                let agents = ips.enumerated().map { i, ip in h.addAgent(name: "ext\(i + 1)", ip: ip, retryJoin: [ips[0]]) }
+                for agent in agents { try h.start(agent) }
+                let (a, b) = (agents[0], agents[1])
+                let entries = [
+                    #"{"Node":"db-1","Address":"127.0.10.4","Service":{"ID":"db-1","Service":"db","Port":5432},"Checks":[{"CheckID":"service:db-1","Status":"passing","ServiceID":"db-1"}]}"#,
+                    #"{"Node":"db-2","Address":"127.0.10.5","Service":{"ID":"db-2","Service":"db","Port":5432},"Checks":[{"CheckID":"service:db-2","Status":"critical","ServiceID":"db-2"}]}"#,
+                ]
+                for body in entries {
+                    try h.eventually("\(a.name) takes a catalog registration") {
+                        let r = try? HTTPClient.put(a.ip, a.ports.http, "/v1/catalog/register", body: Array(body.utf8))
+                        return (r?.status == 200, "\(String(describing: r))")
+                    }
+                }
+                let missing = try HTTPClient.put(a.ip, a.ports.http, "/v1/catalog/register", body: Array(#"{"Address":"1.2.3.4"}"#.utf8))
+                h.check(missing.status == 400 && missing.text.contains("Must provide node"), "no Node is a 400: \(missing)")
+                try h.eventually("\(b.name) lists db-1 passing and not the critical db-2") {
+                    let ids = Self.passing(b, "db")
+                    return (ids == ["db-1"], "\(ids)")
+                }
+                let gone = try HTTPClient.put(a.ip, a.ports.http, "/v1/catalog/deregister", body: Array(#"{"Node":"db-1"}"#.utf8))
+                h.check(gone.status == 200 && gone.text.contains("true"), "deregister answers true: \(gone)")
+                try h.eventually("\(b.name) no longer lists db-1") {
+                    let ids = Self.instances(h, b, "db")
+                    return (ids == ["db-2"], "\(ids)")
+                }
+            }
+        }
     }
 }

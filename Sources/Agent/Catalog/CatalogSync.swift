@@ -7,12 +7,15 @@ import Sockets
 /// applies records heard by gossip or push/pull, drops the records of
 /// members that leave, and persists the local registrations. Loop-confined.
 public final class CatalogSync: GossipPoolDelegate {
-    public private(set) var replica = Catalog.Replica()
+    public internal(set) var replica = Catalog.Replica()
     /// This agent's own node record: the registrations it is the source of truth for.
     public private(set) var local: Catalog.NodeRecord
-    private unowned let pool: GossipPool
-    private let loop: EventLoop
+    unowned let pool: GossipPool
+    let loop: EventLoop
     private let statePath: String?
+    /// Nodes registered through this agent's `/v1/catalog/register`: it owns them.
+    public internal(set) var external: [String: Catalog.NodeRecord] = [:]
+    let externalPath: String?
     private var checkTimers: [String: TimerID] = [:]
     /// Called after every change of the replica (blocking queries hook here).
     public var onChange: () -> Void = {}
@@ -22,6 +25,8 @@ public final class CatalogSync: GossipPoolDelegate {
         case record = 1
         /// node, owner, version: fetch the record by push/pull with the owner.
         case notice = 2
+        /// node, owner, version: the record is gone (an external node deregistered).
+        case removal = 3
     }
 
     public init(local: Catalog.NodeRecord, pool: GossipPool, loop: EventLoop, dataDir: String?) {
@@ -29,6 +34,7 @@ public final class CatalogSync: GossipPoolDelegate {
         self.pool = pool
         self.loop = loop
         statePath = dataDir.map { $0 + "/local-record" }
+        externalPath = dataDir.map { $0 + "/external-records" }
         if let path = statePath, let bytes = DataFile.read(path, limit: 64 << 20) {
             switch Result(catching: { try Catalog.RecordCodec.decode(bytes) }) {
             case .success(let saved):
@@ -42,6 +48,7 @@ public final class CatalogSync: GossipPoolDelegate {
         }
         for check in self.local.checks { arm(check) }
         publish()
+        restoreExternal()
     }
 
     // MARK: - Local registrations
@@ -140,10 +147,7 @@ public final class CatalogSync: GossipPoolDelegate {
     /// Versions are at least the wall clock in ms, so they keep rising
     /// across restarts even without a data directory.
     func publish() {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        let millis = UInt64(max(0, now.tv_sec)) * 1000 + UInt64(max(0, now.tv_nsec)) / 1_000_000
-        local.version = max(local.version + 1, millis)
+        local.version = Self.nextVersion(after: local.version)
         let encoded = Catalog.RecordCodec.encode(local)
         if let path = statePath {
             do {
@@ -156,7 +160,14 @@ public final class CatalogSync: GossipPoolDelegate {
         gossip(local, encoded: encoded)
     }
 
-    private func gossip(_ record: Catalog.NodeRecord, encoded: [UInt8]) {
+    static func nextVersion(after previous: UInt64) -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let millis = UInt64(max(0, now.tv_sec)) * 1000 + UInt64(max(0, now.tv_nsec)) / 1_000_000
+        return max(previous + 1, millis)
+    }
+
+    func gossip(_ record: Catalog.NodeRecord, encoded: [UInt8]) {
         var w = ByteWriter(capacity: encoded.count + 1)
         if encoded.count + 1 <= pool.userBroadcastLimit {
             w.u8(MessageKind.record.rawValue)
@@ -169,7 +180,7 @@ public final class CatalogSync: GossipPoolDelegate {
     }
 
     @discardableResult
-    private func apply(_ record: Catalog.NodeRecord) -> Bool {
+    func apply(_ record: Catalog.NodeRecord) -> Bool {
         guard replica.apply(record, now: loop.now()) else { return false }
         onChange()
         return true
@@ -207,6 +218,13 @@ public final class CatalogSync: GossipPoolDelegate {
             let known = replica.record(node)?.version ?? 0
             guard version > known, let member = pool.instance.member(named: owner), member.status.isLive else { return }
             pool.sync(with: member.address)
+        case .removal:
+            var r = ByteReader(bytes, from: 1)
+            guard let node = try? r.string16(), (try? r.string16()) != nil, let version = try? r.u64() else { return }
+            if replica.remove(node: node, version: version, now: loop.now()) {
+                onChange()
+                pool.broadcast(user: bytes, key: "catalog:" + node)
+            }
         }
     }
 

@@ -44,6 +44,10 @@ extension ConsulAPI {
     }
 
     func routeCatalog(_ request: HTTPRequest, _ path: [String], _ respond: @escaping HTTPServer.Respond) {
+        if path == ["register"] || path == ["deregister"] {
+            if let bad = Self.require(request, "PUT") { return respond(bad) }
+            return path[0] == "register" ? catalogRegister(request, respond) : catalogDeregister(request, respond)
+        }
         if let bad = Self.require(request, "GET") { return respond(bad) }
         let records = agent.catalog.replica.records.values.sorted { $0.node < $1.node }
         switch (path.first ?? "", path.count) {

@@ -56,7 +56,7 @@ extension ConsulAPI {
         switch path[0] {
         case "service": respond(healthService(request, name: path[1], records))
         case "node":
-            let checks = records.first { $0.node == path[1] }.map { r in [(r.node, serfHealth(r.node))] + r.checks.map { (r.node, $0) } } ?? []
+            let checks = records.first { $0.node == path[1] }.map { r in nodeChecks(r).map { (r.node, $0) } } ?? []
             respond(checkList(request, checks))
         case "checks":
             let checks = records.flatMap { r in r.checks.filter { $0.serviceName == path[1] }.map { (r.node, $0) } }
@@ -66,7 +66,7 @@ extension ConsulAPI {
             guard state == "any" || Catalog.HealthStatus(rawValue: state) != nil else {
                 return respond(Self.text(400, "Invalid state: \(state)"))
             }
-            let all = records.flatMap { r in [(r.node, serfHealth(r.node))] + r.checks.map { (r.node, $0) } }
+            let all = records.flatMap { r in nodeChecks(r).map { (r.node, $0) } }
             respond(checkList(request, all.filter { state == "any" || $0.1.status.rawValue == state }))
         default:
             respond(Self.notFound())
@@ -79,9 +79,9 @@ extension ConsulAPI {
         return indexed(request) { w in
             w.beginArray()
             for r in records {
-                let serf = serfHealth(r.node)
+                let serf = agentHealth(r)
                 for s in r.services where s.name == name && wanted.allSatisfy(s.tags.contains) {
-                    let checks = [serf] + r.checks(forService: s.id).sorted { $0.id < $1.id }
+                    let checks = serf + r.checks(forService: s.id).sorted { $0.id < $1.id }
                     if passingOnly && !checks.allSatisfy({ $0.status == .passing }) { continue }
                     w.beginObject()
                     w.key("Node"); writeNode(r, &w)
@@ -103,6 +103,15 @@ extension ConsulAPI {
             for (node, check) in checks { writeCheck(check, node: node, &w) }
             w.endArray()
         }
+    }
+
+    /// A record's checks with `serfHealth` in front for nodes that run an
+    /// agent. External nodes (registered through /v1/catalog/register)
+    /// have only the checks they were registered with.
+    func nodeChecks(_ r: Catalog.NodeRecord) -> [Catalog.Check] { agentHealth(r) + r.checks }
+
+    func agentHealth(_ r: Catalog.NodeRecord) -> [Catalog.Check] {
+        r.owner == r.node ? [serfHealth(r.node)] : []
     }
 
     /// Consul's `serfHealth`: passing while the node's agent is a live member.
