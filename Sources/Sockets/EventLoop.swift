@@ -58,6 +58,9 @@ public final class EventLoop: @unchecked Sendable {
     private var nextTimerID: UInt64 = 1
     private let inbox = Mutex<[@Sendable () -> Void]>([])
     private let stopped = Atomic<Bool>(false)
+    /// One read buffer for every connection of this loop: handlers run one
+    /// at a time, so they can share it (no allocation per read).
+    let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 16)
 
     public static let readable: UInt32 = csystem_epollin()
     public static let writable: UInt32 = csystem_epollout()
@@ -72,6 +75,12 @@ public final class EventLoop: @unchecked Sendable {
         ev.events = EventLoop.readable
         ev.data.fd = wakeFD
         _ = epoll_ctl(epollFD, EPOLL_CTL_ADD, wakeFD, &ev)
+    }
+
+    deinit {
+        readBuffer.deallocate()
+        close(epollFD)
+        close(wakeFD)
     }
 
     /// Starts a dedicated thread running this loop.

@@ -16,6 +16,8 @@ public final class TCPConnection {
     private var connectTimer: TimerID?
     private var idleTimeout: Duration?
     private var keepSelfAlive: TCPConnection?
+    /// Whether epoll currently watches for writability (changed only when needed: one syscall saved per response).
+    private var watchingWrites = false
 
     /// Called with newly received bytes.
     public var onBytes: (TCPConnection, UnsafeRawBufferPointer) -> Void = { _, _ in }
@@ -43,6 +45,7 @@ public final class TCPConnection {
         self.peer = peer
         self.loop = loop
         self.connecting = true
+        self.watchingWrites = true
         keepSelfAlive = self
         loop.register(socket.fd, events: EventLoop.writable | EventLoop.readable) { [unowned self] in self.handle($0) }
     }
@@ -105,23 +108,19 @@ public final class TCPConnection {
     }
 
     private func readAvailable() {
-        var chunk = [UInt8](repeating: 0, count: 16384)
+        let buffer = loop.readBuffer
         for _ in 0..<16 {  // bounded, so one busy peer cannot starve the loop
             let result: Int?
             do {
-                result = try chunk.withUnsafeMutableBytes { buffer throws(SocketError) in
-                    try socket.read(into: buffer)
-                }
-            } catch let error as SocketError {
-                return finish(error)
+                result = try socket.read(into: buffer)
             } catch {
-                return finish(nil)
+                return finish(error)
             }
             guard let n = result else { return }
             if n == 0 { return finish(nil) }
             armIdleTimer()
-            chunk.withUnsafeBytes { onBytes(self, UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-            if closed || n < chunk.count { return }
+            onBytes(self, UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            if closed || n < buffer.count { return }
         }
     }
 
@@ -144,8 +143,12 @@ public final class TCPConnection {
             outbox.removeAll(keepingCapacity: outbox.capacity <= 65536)
             outboxOffset = 0
             if closeAfterFlush { return finish(nil) }
-            loop.modify(socket.fd, events: EventLoop.readable)
-        } else {
+            if watchingWrites {
+                watchingWrites = false
+                loop.modify(socket.fd, events: EventLoop.readable)
+            }
+        } else if !watchingWrites {
+            watchingWrites = true
             loop.modify(socket.fd, events: EventLoop.readable | EventLoop.writable)
         }
     }

@@ -11,6 +11,11 @@ public final class ConsulAPI {
     public var onLeft: () -> Void = {}
 
     let blocking: BlockingQueries
+    /// Rendered catalog and health reads by request target, valid while the
+    /// replica's index is unchanged: a read-mostly catalog answers repeated
+    /// reads without rendering them again.
+    private var rendered: [String: (index: UInt64, response: HTTPResponse)] = [:]
+    private static let renderedLimit = 512
 
     public init(agent: Agent) {
         self.agent = agent
@@ -44,6 +49,19 @@ public final class ConsulAPI {
                 blocking.park(wait: wait) { [weak self] in self?.handle(request, respond, mayBlock: false) }
                 return
             }
+        }
+        if request.method == "GET", ["catalog", "health"].contains(segments[1]) {
+            let index = agent.catalog.replica.index
+            if let hit = rendered[request.target], hit.index == index { return respond(hit.response) }
+            let rest = Array(segments.dropFirst(2))
+            let store: HTTPServer.Respond = { [weak self] response in
+                if let self, response.status == 200 {
+                    if rendered.count >= Self.renderedLimit { rendered.removeAll(keepingCapacity: true) }
+                    rendered[request.target] = (index, response)
+                }
+                respond(response)
+            }
+            return segments[1] == "catalog" ? routeCatalog(request, rest, store) : routeHealth(request, rest, store)
         }
         let rest = Array(segments.dropFirst(2))
         switch segments[1] {
