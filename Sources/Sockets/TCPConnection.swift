@@ -18,6 +18,7 @@ public final class TCPConnection {
     private var keepSelfAlive: TCPConnection?
     /// Whether epoll currently watches for writability (changed only when needed: one syscall saved per response).
     private var watchingWrites = false
+    private var idlePaused = false
 
     /// Called with newly received bytes.
     public var onBytes: (TCPConnection, UnsafeRawBufferPointer) -> Void = { _, _ in }
@@ -153,8 +154,21 @@ public final class TCPConnection {
         }
     }
 
+    /// Stops the idle timeout while the owner is busy on the peer's behalf
+    /// (an HTTP request being answered, a blocking query parked for minutes).
+    public func pauseIdleTimeout() {
+        idlePaused = true
+        if let t = idleTimer { loop.cancel(t) }
+        idleTimer = nil
+    }
+
+    public func resumeIdleTimeout() {
+        idlePaused = false
+        armIdleTimer()
+    }
+
     private func armIdleTimer() {
-        guard let idleTimeout else { return }
+        guard let idleTimeout, !idlePaused else { return }
         if let t = idleTimer { loop.cancel(t) }
         idleTimer = loop.schedule(after: idleTimeout) { [weak self] in
             self?.finish(SocketError("idle timeout", errno: ETIMEDOUT))

@@ -33,6 +33,7 @@ enum AgentCommand {
         // only the signalfd on the loop sees them.
         let signals = csystem_termination_signalfd()
         signal(SIGPIPE, SIG_IGN)
+        raiseFileLimit()
         do {
             let loop = try EventLoop()
             let agent = try Agent(config: config, loop: loop)
@@ -76,4 +77,13 @@ enum AgentCommand {
             return 1
         }
     }
+}
+
+/// Thousands of watchers each hold a connection: take the hard limit on
+/// open files rather than the usual soft 1,024.
+private func raiseFileLimit() {
+    var limit = rlimit()
+    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+    limit.rlim_cur = limit.rlim_max
+    _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
 }

@@ -45,3 +45,28 @@ import Testing
         #expect(BlockingQueries.wait("soon") == nil)
     }
 }
+
+/// A parked request must outlive the connection idle timeout.
+@Suite struct IdleTimeoutTests {
+    @Test func slowAnswerIsNotCutByTheIdleTimeout() throws {
+        let loop = try EventLoop.startThread()
+        defer { loop.stop() }
+        let box = BlockingQueriesTests.Box()
+        let port = Mutex<UInt16?>(nil)
+        final class ServerBox: @unchecked Sendable { var server: HTTPServer? }
+        let holder = ServerBox()
+        loop.execute {
+            guard let bind = Endpoint(ip: "127.0.0.1", port: 0) else { return }
+            holder.server = try? HTTPServer(bind: bind, loop: loop, idleTimeout: .milliseconds(200)) { _, respond in
+                // Answer after five idle periods, as a blocking query would.
+                loop.schedule(after: .seconds(1)) { respond(HTTPResponse(status: 200, body: Array("late".utf8))) }
+            }
+            port.withLock { $0 = holder.server?.endpoint.port }
+            _ = box
+        }
+        #expect(BlockingQueriesTests.waitUntil { port.withLock { $0 } != nil })
+        let p = try #require(port.withLock { $0 })
+        let r = try HTTPClient.send(host: "127.0.0.1", port: p, path: "/slow", timeoutSeconds: 10)
+        #expect(r.status == 200 && r.body == Array("late".utf8))
+    }
+}

@@ -14,7 +14,7 @@ public final class HTTPServer {
     private var open = 0
     private let maxConnections: Int
 
-    public init(bind: Endpoint, loop: EventLoop, limits: HTTPLimits = .server, maxConnections: Int = 4096,
+    public init(bind: Endpoint, loop: EventLoop, limits: HTTPLimits = .server, maxConnections: Int = 16384,
                 idleTimeout: Duration = .seconds(90), handler: @escaping Handler) throws(SocketError) {
         self.maxConnections = maxConnections
         var accepted: ((Socket, Endpoint?) -> Void)?
@@ -79,6 +79,7 @@ final class HTTPSession {
             }
             guard let request else { return }
             busy = true
+            connection.pauseIdleTimeout()
             let keepAlive = request.keepAlive
             let isHead = request.method == "HEAD"
             var answered = false
@@ -97,6 +98,7 @@ final class HTTPSession {
         response.serialize(into: &out, keepAlive: keepAlive, isResponseToHEAD: isHead)
         connection.write(out)
         busy = false
+        connection.resumeIdleTimeout()
         if !keepAlive {
             connection.closeWhenFlushed()
             return
