@@ -72,6 +72,16 @@ public final class CatalogSync: GossipPoolDelegate {
         publish()
     }
 
+    /// Removes one check; false if there was none by that ID.
+    @discardableResult
+    public func removeCheck(_ id: String) -> Bool {
+        guard local.check(id) != nil else { return false }
+        if let t = checkTimers.removeValue(forKey: id) { loop.cancel(t) }
+        local.checks.removeAll { $0.id == id }
+        publish()
+        return true
+    }
+
     /// Removes a service and its checks; false if it was not registered.
     public func deregister(serviceID: String) -> Bool {
         guard local.service(serviceID) != nil else { return false }

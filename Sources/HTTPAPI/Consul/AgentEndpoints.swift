@@ -34,6 +34,11 @@ extension ConsulAPI {
                 respond(Self.empty())
                 self?.onLeft()
             }
+        case ("maintenance", 1):
+            if let bad = Self.require(request, "PUT") { return respond(bad) }
+            guard let enable = Self.enableFlag(request, respond) else { return }
+            agent.catalog.setNodeMaintenance(enable: enable, reason: request.query["reason"] ?? "")
+            respond(Self.empty())
         case ("force-leave", 2):
             if let bad = Self.require(request, "PUT") { return respond(bad) }
             switch agent.forceLeave(path[1]) {

@@ -18,6 +18,13 @@ extension ConsulAPI {
                 }
                 w.endObject()
             })
+        case ("service", 3) where path[1] == "maintenance":
+            if let bad = Self.require(request, "PUT") { return respond(bad) }
+            guard let enable = Self.enableFlag(request, respond) else { return }
+            guard agent.catalog.setServiceMaintenance(path[2], enable: enable, reason: request.query["reason"] ?? "") else {
+                return respond(Self.text(404, "Unknown service ID \"\(path[2])\""))
+            }
+            respond(Self.empty())
         case ("service", 2) where path[1] == "register":
             if let bad = Self.require(request, "PUT") { return respond(bad) }
             switch ServiceDefinition.parse(request.body) {
@@ -50,6 +57,7 @@ extension ConsulAPI {
         }
         if let bad = Self.require(request, "GET") { return respond(bad) }
         let records = agent.catalog.replica.records.values.sorted { $0.node < $1.node }
+            .filter { Self.matchesNodeMeta(request, $0) }
         switch (path.first ?? "", path.count) {
         case ("datacenters", 1):
             respond(Self.json(request) { $0.stringArray([agent.config.datacenter]) })
@@ -97,6 +105,30 @@ extension ConsulAPI {
             })
         default:
             respond(Self.notFound())
+        }
+    }
+
+    /// `?enable=true|false` of the maintenance endpoints; answers 400 itself when bad.
+    static func enableFlag(_ request: HTTPRequest, _ respond: HTTPServer.Respond) -> Bool? {
+        guard let text = request.query["enable"] else {
+            respond(text(400, "Missing value for enable"))
+            return nil
+        }
+        switch text.lowercased() {
+        case "true", "1": return true
+        case "false", "0": return false
+        default:
+            respond(Self.text(400, "Invalid value for enable: \"\(text)\""))
+            return nil
+        }
+    }
+
+    /// `?node-meta=key:value` (repeatable): every pair must match the node's meta.
+    static func matchesNodeMeta(_ request: HTTPRequest, _ r: Catalog.NodeRecord) -> Bool {
+        request.query.values("node-meta").allSatisfy { pair in
+            let parts = pair.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = String(parts[0]), value = parts.count > 1 ? String(parts[1]) : ""
+            return r.meta[key] == value
         }
     }
 

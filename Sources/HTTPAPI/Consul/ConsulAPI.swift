@@ -34,6 +34,10 @@ public final class ConsulAPI {
         let segments = request.pathSegments
         guard segments.count >= 2, segments[0] == "v1" else { return respond(Self.notFound()) }
         if let denied = authorize(request) { return respond(denied) }
+        // Other datacenters come with WAN federation; until then only ours has a path.
+        if let dc = request.query["dc"], !dc.isEmpty, dc.lowercased() != agent.config.datacenter {
+            return respond(Self.text(500, "No path to datacenter"))
+        }
         if mayBlock, request.method == "GET", ["catalog", "health"].contains(segments[1]),
            let indexText = request.query["index"] {
             guard let index = UInt64(indexText) else {

@@ -53,6 +53,7 @@ extension ConsulAPI {
         if let bad = Self.require(request, "GET") { return respond(bad) }
         guard path.count == 2 else { return respond(Self.notFound()) }
         let records = agent.catalog.replica.records.values.sorted { $0.node < $1.node }
+            .filter { Self.matchesNodeMeta(request, $0) }
         switch path[0] {
         case "service": respond(healthService(request, name: path[1], records))
         case "node":
