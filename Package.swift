@@ -19,10 +19,11 @@ let package = Package(
         .target(name: "Agent", dependencies: ["Membership", "Sockets", "JSON"]),
         .target(name: "HTTPAPI", dependencies: ["Agent", "Sockets", "JSON"]),
         .executableTarget(name: "fedagent", dependencies: ["Agent", "HTTPAPI", "Membership", "Sockets", "JSON"]),
-        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .target(name: "FuzzSupport", path: "Tests/FuzzSupport"),
+        .testTarget(name: "JSONTests", dependencies: ["JSON", "FuzzSupport"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Sockets", "JSON"]),
         .testTarget(name: "MembershipTests", dependencies: ["Membership", "Sockets", "Simulation"]),
-        .testTarget(name: "HTTPAPITests", dependencies: ["HTTPAPI", "JSON", "Sockets"]),
+        .testTarget(name: "HTTPAPITests", dependencies: ["HTTPAPI", "JSON", "Sockets", "FuzzSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["JSON", "Sockets", "HTTPAPI"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,18 +1,7 @@
 import HTTPAPI
+import FuzzSupport
 import Testing
 
-/// Deterministic RNG (SplitMix64) so a failing input can be reproduced.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite struct HTTPFuzzTests {
     /// Small limits so the limit paths are hit often.
@@ -39,7 +28,9 @@ struct SplitMix64: RandomNumberGenerator {
         var parsedRequests = 0
         var errors = 0
         for round in 0..<20_000 {
-            let input = round % 5 == 0 ? Self.randomBytes(&rng) : Self.mutate(Self.requestSeeds[round % Self.requestSeeds.count], &rng)
+            let input = round % 5 == 0
+                ? Fuzzer.randomBytes(&rng, alphabet: Self.alphabet, maxCount: 200)
+                : Fuzzer.mutate(Self.requestSeeds[round % Self.requestSeeds.count], &rng, alphabet: Self.alphabet, edits: 0...3, maxRun: 80, appendSeed: true)
             let whole = Self.parseRequests([input])
             let pieces = Self.parseRequests(Self.split(input, &rng))
             #expect(whole.requests == pieces.requests, "split changed the requests for \(input)")
@@ -55,7 +46,9 @@ struct SplitMix64: RandomNumberGenerator {
         var rng = SplitMix64(seed: 0x5245_5350)
         var completed = 0
         for round in 0..<20_000 {
-            let input = round % 5 == 0 ? Self.randomBytes(&rng) : Self.mutate(Self.responseSeeds[round % Self.responseSeeds.count], &rng)
+            let input = round % 5 == 0
+                ? Fuzzer.randomBytes(&rng, alphabet: Self.alphabet, maxCount: 200)
+                : Fuzzer.mutate(Self.responseSeeds[round % Self.responseSeeds.count], &rng, alphabet: Self.alphabet, edits: 0...3, maxRun: 80, appendSeed: true)
             var parser = HTTPResponseParser(limits: Self.limits)
             do {
                 var response: HTTPResponse?
@@ -107,28 +100,5 @@ struct SplitMix64: RandomNumberGenerator {
         return pieces
     }
 
-    private static func randomBytes(_ rng: inout SplitMix64) -> [UInt8] {
-        let count = Int.random(in: 0...200, using: &rng)
-        let useAlphabet = Bool.random(using: &rng)
-        return (0..<count).map { _ in
-            useAlphabet ? alphabet[Int.random(in: 0..<alphabet.count, using: &rng)] : UInt8.random(in: 0...255, using: &rng)
-        }
-    }
 
-    private static func mutate(_ seed: [UInt8], _ rng: inout SplitMix64) -> [UInt8] {
-        var bytes = seed
-        for _ in 0..<Int.random(in: 0...3, using: &rng) {
-            let position = bytes.isEmpty ? 0 : Int.random(in: 0..<bytes.count, using: &rng)
-            let byte = alphabet[Int.random(in: 0..<alphabet.count, using: &rng)]
-            switch Int.random(in: 0..<6, using: &rng) {
-            case 0 where !bytes.isEmpty: bytes[position] = byte
-            case 1: bytes.insert(byte, at: position)
-            case 2 where !bytes.isEmpty: bytes.remove(at: position)
-            case 3: bytes = Array(bytes.prefix(position))
-            case 4: bytes += seed  // pipelining
-            default: bytes.insert(contentsOf: [UInt8](repeating: byte, count: Int.random(in: 1...80, using: &rng)), at: position)
-            }
-        }
-        return bytes
-    }
 }
