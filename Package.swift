@@ -21,7 +21,7 @@ let package = Package(
         .executableTarget(name: "fedagent", dependencies: ["Agent", "HTTPAPI", "Membership", "Sockets", "JSON"]),
         .target(name: "FuzzSupport", path: "Tests/FuzzSupport"),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "FuzzSupport"]),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "Sockets", "JSON"]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "Sockets", "JSON", "Membership"]),
         .testTarget(name: "MembershipTests", dependencies: ["Membership", "Sockets", "Simulation"]),
         .testTarget(name: "HTTPAPITests", dependencies: ["HTTPAPI", "JSON", "Sockets", "FuzzSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["JSON", "Sockets", "HTTPAPI"]),

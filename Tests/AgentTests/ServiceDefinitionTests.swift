@@ -33,6 +33,7 @@ import Testing
             (#"{"Name":"web","Check":{"GRPC":"127.0.0.1:9000","Interval":"10s"}}"#, "not supported"),
             (#"{"Name":"web","Check":{"HTTP":"http://x","Interval":"10s"}}"#, "IP address"),
             (#"{"Name":"web","Check":{"TTL":"5s","Status":"great"}}"#, "status"),
+            (#"{"Name":"web","Check":{"TTL":"5s","DeregisterCriticalServiceAfter":"soon"}}"#, "DeregisterCriticalServiceAfter"),
             (#"{"Name":"web""#, "decode"),
             (#"[1,2]"#, "object"),
         ]

@@ -17,6 +17,9 @@ public final class CatalogSync: GossipPoolDelegate {
     public internal(set) var external: [String: Catalog.NodeRecord] = [:]
     let externalPath: String?
     private var checkTimers: [String: TimerID] = [:]
+    private var reapTimers: [String: TimerID] = [:]
+    /// `DeregisterCriticalServiceAfter` is never shorter than this (Consul: 1 minute).
+    public var minimumDeregisterCriticalAfter: Duration = .seconds(60)
     /// Called after every change of the replica (blocking queries hook here).
     public var onChange: () -> Void = {}
 
@@ -46,7 +49,10 @@ public final class CatalogSync: GossipPoolDelegate {
                 Log.error("agent", "ignoring unreadable \(path): \(error)")
             }
         }
-        for check in self.local.checks { arm(check) }
+        for check in self.local.checks {
+            arm(check)
+            watchCritical(check)
+        }
         publish()
         restoreExternal()
     }
@@ -60,7 +66,10 @@ public final class CatalogSync: GossipPoolDelegate {
         let ids = Set(checks.map(\.id))
         local.checks.removeAll { ids.contains($0.id) }
         local.checks.append(contentsOf: checks)
-        for check in checks { arm(check) }
+        for check in checks {
+            arm(check)
+            watchCritical(check)
+        }
         publish()
     }
 
@@ -88,6 +97,7 @@ public final class CatalogSync: GossipPoolDelegate {
         local.services.removeAll { $0.id == serviceID }
         for check in local.checks where check.serviceID == serviceID {
             if let t = checkTimers.removeValue(forKey: check.id) { loop.cancel(t) }
+            if let t = reapTimers.removeValue(forKey: check.id) { loop.cancel(t) }
         }
         local.checks.removeAll { $0.serviceID == serviceID }
         publish()
@@ -111,7 +121,25 @@ public final class CatalogSync: GossipPoolDelegate {
         guard local.checks[i].status != status || local.checks[i].output != bounded else { return }
         local.checks[i].status = status
         local.checks[i].output = bounded
+        watchCritical(local.checks[i])
         publish()
+    }
+
+    /// Starts (or stops) the countdown of `DeregisterCriticalServiceAfter`:
+    /// a service whose check stays critical that long is deregistered.
+    private func watchCritical(_ check: Catalog.Check) {
+        let id = check.id
+        if let t = reapTimers.removeValue(forKey: id) { loop.cancel(t) }
+        guard check.status == .critical, !check.serviceID.isEmpty,
+              let after = GoDuration.parse(check.deregisterCriticalAfter) else { return }
+        let serviceID = check.serviceID
+        reapTimers[id] = loop.schedule(after: max(after, minimumDeregisterCriticalAfter)) { [weak self] in
+            guard let self else { return }
+            reapTimers[id] = nil
+            guard local.check(id)?.status == .critical else { return }
+            Log.warn("agent", "check \"\(id)\" critical for \(check.deregisterCriticalAfter): deregistering service \"\(serviceID)\"")
+            _ = deregister(serviceID: serviceID)
+        }
     }
 
     /// (Re)starts a check's timer: a TTL's expiry, or the next run of an

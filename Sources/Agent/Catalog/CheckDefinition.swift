@@ -83,6 +83,12 @@ extension Catalog {
             }
             status = s
         }
+        if let text = string("DeregisterCriticalServiceAfter"), !text.isEmpty {
+            guard let d = GoDuration.parse(text), d > .zero else {
+                return .failure(InvalidDefinition("Invalid check: DeregisterCriticalServiceAfter \"\(text)\" is not a positive duration"))
+            }
+            check.deregisterCriticalAfter = text
+        }
         let id = string("CheckID") ?? string("ID") ?? defaultID
         check.id = id.isEmpty ? defaultID : id
         check.status = status

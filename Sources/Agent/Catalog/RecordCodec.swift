@@ -25,6 +25,7 @@ extension Catalog {
                 w.string16(c.id); w.string16(c.name); w.u8(UInt8(c.status.rank)); w.string16(c.notes)
                 w.string16(c.output); w.string16(c.serviceID); w.string16(c.serviceName); list(c.serviceTags, &w)
                 w.string16(c.type); w.string16(c.interval); w.string16(c.timeout); w.string16(c.ttl); w.string16(c.target)
+                w.string16(c.deregisterCriticalAfter)
             }
             return w.bytes
         }
@@ -69,6 +70,7 @@ extension Catalog {
                                            serviceID: serviceID, serviceName: serviceName, serviceTags: serviceTags,
                                            type: try r.string16(), interval: try r.string16(), timeout: try r.string16(),
                                            ttl: try r.string16(), target: try r.string16()))
+                record.checks[record.checks.count - 1].deregisterCriticalAfter = try r.string16()
             }
             return record
         }

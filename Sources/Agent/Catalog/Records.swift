@@ -75,6 +75,9 @@ extension Catalog {
         public var ttl: String
         /// What an HTTP check requests (a URL) or a TCP check dials (host:port).
         public var target: String
+        /// `DeregisterCriticalServiceAfter` ("90m"): the service goes once
+        /// this check has been critical that long; "" for never.
+        public var deregisterCriticalAfter: String = ""
 
         public init(id: String, name: String, status: HealthStatus = .critical, notes: String = "", output: String = "",
                     serviceID: String = "", serviceName: String = "", serviceTags: [String] = [], type: String = "",

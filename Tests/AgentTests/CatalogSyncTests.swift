@@ -1,0 +1,54 @@
+@testable import Agent
+import Glibc
+import Membership
+import Sockets
+import Synchronization
+import Testing
+
+/// CatalogSync on a real loop and pool (one agent, no peers needed).
+@Suite struct CatalogSyncTests {
+    final class Box: @unchecked Sendable {
+        var pool: GossipPool?
+        var sync: CatalogSync?
+    }
+
+    static func waitUntil(_ seconds: Double = 20, _ condition: () -> Bool) -> Bool {
+        let deadline = Instant.monotonicNow() + .seconds(seconds)
+        while Instant.monotonicNow() < deadline {
+            if condition() { return true }
+            usleep(20_000)
+        }
+        return condition()
+    }
+
+    @Test func serviceCriticalLongerThanItsLimitIsDeregisteredAndAPassingOneStays() throws {
+        let loop = try EventLoop.startThread()
+        defer { loop.stop() }
+        let box = Box()
+        let services = Mutex<[String]?>(nil)
+        loop.execute {
+            for octet in UInt8(1)...40 where box.pool == nil {
+                guard let e = Endpoint(ip: "127.0.72.\(octet)", port: 18303) else { continue }
+                box.pool = try? GossipPool(label: "lan", name: "s1", bind: e, advertise: e, meta: [], settings: .local, loop: loop)
+            }
+            guard let pool = box.pool else { return }
+            let sync = CatalogSync(local: Catalog.NodeRecord(node: "s1", address: "127.0.72.1", datacenter: "dc1", owner: "s1"),
+                                   pool: pool, loop: loop, dataDir: nil)
+            sync.minimumDeregisterCriticalAfter = .milliseconds(100)
+            box.sync = sync
+            var doomed = Catalog.Check(id: "service:doomed", name: "c", status: .critical, serviceID: "doomed", type: "ttl", ttl: "60s")
+            doomed.deregisterCriticalAfter = "200ms"
+            var fine = Catalog.Check(id: "service:fine", name: "c", status: .passing, serviceID: "fine", type: "ttl", ttl: "60s")
+            fine.deregisterCriticalAfter = "200ms"
+            sync.register(Catalog.Service(id: "doomed", name: "doomed"), checks: [doomed])
+            sync.register(Catalog.Service(id: "fine", name: "fine"), checks: [fine])
+        }
+        let gone = Self.waitUntil {
+            loop.execute { services.withLock { $0 = box.sync?.local.services.map(\.id).sorted() } }
+            return services.withLock { $0 } == ["fine"]
+        }
+        #expect(gone, "only the critical service is removed: \(String(describing: services.withLock { $0 }))")
+        loop.execute { box.pool?.shutdown() }
+        usleep(50_000)
+    }
+}
