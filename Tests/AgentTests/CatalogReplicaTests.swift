@@ -80,4 +80,19 @@ import Testing
         #expect(Set(removed8) == ["a", "ext-1"])
         #expect(replica.records.keys.sorted() == ["b"])
     }
+
+    @Test func createAndModifyIndexesFollowTheRecord() {
+        var replica = Catalog.Replica()
+        replica.apply(Self.record("n1", version: 1), now: Self.t0)
+        let first = replica.indexes["n1"]
+        replica.apply(Self.record("other", version: 1), now: Self.t0)
+        replica.apply(Self.record("n1", version: 2, services: 2), now: Self.t0)
+        let second = replica.indexes["n1"]
+        #expect(first?.create == first?.modify)
+        #expect(second?.create == first?.create, "CreateIndex stays")
+        #expect((second?.modify ?? 0) > (first?.modify ?? 0), "ModifyIndex moves with the record")
+        #expect(second?.modify == replica.index)
+        replica.remove(node: "n1", version: 3, now: Self.t0)
+        #expect(replica.indexes["n1"] == nil)
+    }
 }

@@ -12,6 +12,9 @@ extension Catalog {
         /// older copy still in flight cannot bring a record back.
         private var tombstones: [String: (version: UInt64, expires: Instant)] = [:]
         public var tombstoneLifetime: Duration = .seconds(600)
+        /// Consul's CreateIndex / ModifyIndex, per node record: the index at
+        /// which this replica first saw the record and last saw it change.
+        public private(set) var indexes: [String: (create: UInt64, modify: UInt64)] = [:]
 
         public init() {}
 
@@ -31,6 +34,7 @@ extension Catalog {
             }
             records[record.node] = record
             index += 1
+            indexes[record.node] = (indexes[record.node]?.create ?? index, index)
             return true
         }
 
@@ -42,6 +46,7 @@ extension Catalog {
             let stone = max(version, tombstones[node]?.version ?? 0)
             tombstones[node] = (stone, now + tombstoneLifetime)
             guard records.removeValue(forKey: node) != nil else { return false }
+            indexes[node] = nil
             index += 1
             return true
         }

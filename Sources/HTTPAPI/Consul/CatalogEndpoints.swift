@@ -158,6 +158,7 @@ extension ConsulAPI {
     func writeNode(_ r: Catalog.NodeRecord, _ w: inout JSONWriter) {
         w.beginObject()
         writeNodeFields(r, metaKey: "Meta", &w)
+        writeIndexes(r, &w)
         w.endObject()
     }
 
@@ -169,6 +170,13 @@ extension ConsulAPI {
         w.field("Datacenter", r.datacenter)
         w.key("TaggedAddresses"); writeMap(r.taggedAddresses, &w)
         w.key(metaKey); writeMap(r.meta, &w)
+    }
+
+    /// CreateIndex and ModifyIndex of a record's entries (tracked per node record).
+    func writeIndexes(_ r: Catalog.NodeRecord, _ w: inout JSONWriter) {
+        let i = agent.catalog.replica.indexes[r.node] ?? (1, 1)
+        w.field("CreateIndex", Int(i.create))
+        w.field("ModifyIndex", Int(i.modify))
     }
 
     func writeCatalogService(_ r: Catalog.NodeRecord, _ s: Catalog.Service, _ w: inout JSONWriter) {
@@ -184,6 +192,7 @@ extension ConsulAPI {
         w.key("ServiceMeta"); writeMap(s.meta, &w)
         w.field("ServicePort", s.port)
         w.field("ServiceEnableTagOverride", s.enableTagOverride)
+        writeIndexes(r, &w)
         w.endObject()
     }
 

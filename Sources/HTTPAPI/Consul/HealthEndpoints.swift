@@ -136,6 +136,9 @@ extension ConsulAPI {
         w.field("Type", c.type)
         w.field("Interval", c.interval)
         w.field("Timeout", c.timeout)
+        let i = agent.catalog.replica.indexes[node] ?? (1, 1)
+        w.field("CreateIndex", Int(i.create))
+        w.field("ModifyIndex", Int(i.modify))
         w.endObject()
     }
 }
