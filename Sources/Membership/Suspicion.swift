@@ -67,17 +67,6 @@ extension SWIM {
         func scale(_ d: Duration) -> Duration { d * Double(score + 1) }
     }
 
-    /// A seeded, deterministic generator (SplitMix64): the instance draws
-    /// every random choice from it, so simulations replay exactly.
-    public struct SeededRandom: RandomNumberGenerator, Sendable {
-        private var state: UInt64
-        public init(seed: UInt64) { state = seed }
-        public mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    /// The instance's generator: seeded, so simulations replay exactly.
+    public typealias SeededRandom = Sockets.SeededRandom
 }

@@ -3,6 +3,7 @@ import Glibc
 import Membership
 import Sockets
 import Synchronization
+import TestSupport
 import Testing
 
 /// CatalogSync on a real loop and pool (one agent, no peers needed).
@@ -10,15 +11,6 @@ import Testing
     final class Box: @unchecked Sendable {
         var pool: GossipPool?
         var sync: CatalogSync?
-    }
-
-    static func waitUntil(_ seconds: Double = 20, _ condition: () -> Bool) -> Bool {
-        let deadline = Instant.monotonicNow() + .seconds(seconds)
-        while Instant.monotonicNow() < deadline {
-            if condition() { return true }
-            usleep(20_000)
-        }
-        return condition()
     }
 
     @Test func serviceCriticalLongerThanItsLimitIsDeregisteredAndAPassingOneStays() throws {
@@ -43,7 +35,7 @@ import Testing
             sync.register(Catalog.Service(id: "doomed", name: "doomed"), checks: [doomed])
             sync.register(Catalog.Service(id: "fine", name: "fine"), checks: [fine])
         }
-        let gone = Self.waitUntil {
+        let gone = waitUntil {
             loop.execute { services.withLock { $0 = box.sync?.local.services.map(\.id).sorted() } }
             return services.withLock { $0 } == ["fine"]
         }

@@ -3,21 +3,13 @@ import Glibc
 import JSON
 import Sockets
 import Synchronization
+import TestSupport
 import Testing
 
 /// HTTP and TCP probes against tiny servers on the test's own loop.
 @Suite struct CheckProbeTests {
     final class Box: @unchecked Sendable {
         var listeners: [TCPListener] = []
-    }
-
-    static func waitUntil(_ condition: () -> Bool) -> Bool {
-        let deadline = Instant.monotonicNow() + .seconds(20)
-        while Instant.monotonicNow() < deadline {
-            if condition() { return true }
-            usleep(10_000)
-        }
-        return condition()
     }
 
     /// Serves one canned HTTP response per connection on 127.0.67.x.
@@ -60,7 +52,7 @@ import Testing
                 results.withLock { $0["refused"] = (status, output) }
             }
         }
-        #expect(Self.waitUntil { results.withLock { $0.count } == cases.count + 1 })
+        #expect(waitUntil { results.withLock { $0.count } == cases.count + 1 })
         let got = results.withLock { $0 }
         for (name, _, expected) in cases { #expect(got[name]?.0 == expected, "\(name): \(String(describing: got[name]))") }
         #expect(got["ok"]?.1.contains("200 OK Output: hello") == true)

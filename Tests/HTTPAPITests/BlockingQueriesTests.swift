@@ -2,20 +2,12 @@ import Glibc
 @testable import HTTPAPI
 import Sockets
 import Synchronization
+import TestSupport
 import Testing
 
 @Suite struct BlockingQueriesTests {
     final class Box: @unchecked Sendable {
         var queries: BlockingQueries?
-    }
-
-    static func waitUntil(_ condition: () -> Bool) -> Bool {
-        let deadline = Instant.monotonicNow() + .seconds(20)
-        while Instant.monotonicNow() < deadline {
-            if condition() { return true }
-            usleep(10_000)
-        }
-        return condition()
     }
 
     @Test func changeAnswersEveryWaiterAndTheWaitEndsTheRest() throws {
@@ -28,11 +20,11 @@ import Testing
             box.queries = q
             for i in 0..<1000 { q.park(wait: .seconds(60)) { resumed.withLock { $0.append("change-\(i)") } } }
         }
-        #expect(Self.waitUntil { loop.execute {}; return box.queries != nil })
+        #expect(waitUntil { loop.execute {}; return box.queries != nil })
         loop.execute { box.queries?.catalogChanged() }
-        #expect(Self.waitUntil { resumed.withLock { $0.count } == 1000 }, "one change answers all parked queries")
+        #expect(waitUntil { resumed.withLock { $0.count } == 1000 }, "one change answers all parked queries")
         loop.execute { box.queries?.park(wait: .milliseconds(50)) { resumed.withLock { $0.append("timeout") } } }
-        #expect(Self.waitUntil { resumed.withLock { $0.last } == "timeout" }, "an unchanged catalog answers at the deadline")
+        #expect(waitUntil { resumed.withLock { $0.last } == "timeout" }, "an unchanged catalog answers at the deadline")
         #expect(resumed.withLock { $0.count } == 1001, "each waiter is answered exactly once")
     }
 
@@ -64,7 +56,7 @@ import Testing
             port.withLock { $0 = holder.server?.endpoint.port }
             _ = box
         }
-        #expect(BlockingQueriesTests.waitUntil { port.withLock { $0 } != nil })
+        #expect(waitUntil { port.withLock { $0 } != nil })
         let p = try #require(port.withLock { $0 })
         let r = try HTTPClient.send(host: "127.0.0.1", port: p, path: "/slow", timeoutSeconds: 10)
         #expect(r.status == 200 && r.body == Array("late".utf8))

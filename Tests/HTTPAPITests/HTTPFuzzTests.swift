@@ -1,5 +1,5 @@
 import HTTPAPI
-import FuzzSupport
+import TestSupport
 import Testing
 
 

@@ -1,5 +1,5 @@
 import JSON
-import FuzzSupport
+import TestSupport
 import Testing
 
 

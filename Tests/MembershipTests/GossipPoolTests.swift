@@ -2,6 +2,7 @@ import Glibc
 import Membership
 import Sockets
 import Synchronization
+import TestSupport
 import Testing
 
 /// The I/O shell on real loopback sockets: two pools on one event loop.
@@ -9,15 +10,6 @@ import Testing
     /// Holds loop-confined objects; only touched from the loop thread.
     final class Box: @unchecked Sendable {
         var pools: [GossipPool] = []
-    }
-
-    static func waitUntil(_ seconds: Double = 20, _ condition: () -> Bool) -> Bool {
-        let deadline = Instant.monotonicNow() + .seconds(seconds)
-        while Instant.monotonicNow() < deadline {
-            if condition() { return true }
-            usleep(20_000)
-        }
-        return condition()
     }
 
     @Test func joinAnswersWithTheSeedStateAndBothSeeEachOther() throws {
@@ -42,13 +34,13 @@ import Testing
                 outcome.withLock { $0 = (ok, errors) }
             }
         }
-        #expect(Self.waitUntil { started.withLock { $0 != nil } })
+        #expect(waitUntil { started.withLock { $0 != nil } })
         try #require(started.withLock { $0 } == "ok")
-        #expect(Self.waitUntil { outcome.withLock { $0 != nil } })
+        #expect(waitUntil { outcome.withLock { $0 != nil } })
         let result = outcome.withLock { $0 }
         #expect(result?.ok == 1, "join reported: \(String(describing: result))")
         #expect(result?.errors.isEmpty == true)
-        let converged = Self.waitUntil {
+        let converged = waitUntil {
             loop.execute { views.withLock { $0 = box.pools.map { $0.instance.liveMemberCount } } }
             return views.withLock { $0 } == [2, 2]
         }

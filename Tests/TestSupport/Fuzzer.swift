@@ -1,16 +1,8 @@
-/// Shared by the fuzz tests: a seeded generator, so a failing input can be
-/// reproduced, and byte-string mutators biased towards a grammar's alphabet.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import Sockets
+
+/// Shared by the fuzz tests: a seeded generator (so a failing input can be
+/// reproduced) and byte-string mutators biased towards a grammar's alphabet.
+public typealias SplitMix64 = SeededRandom
 
 public enum Fuzzer {
     /// Up to `maxCount` bytes, either all from `alphabet` or all arbitrary.
