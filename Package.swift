@@ -24,7 +24,7 @@ let package = Package(
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Sockets", "JSON", "Membership", "TestSupport"]),
         .testTarget(name: "MembershipTests", dependencies: ["Membership", "Sockets", "Simulation", "TestSupport"]),
         .testTarget(name: "HTTPAPITests", dependencies: ["HTTPAPI", "JSON", "Sockets", "TestSupport"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["JSON", "Sockets", "HTTPAPI"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["JSON", "Sockets", "HTTPAPI"], exclude: ["python"]),
     ],
     swiftLanguageModes: [.v6]
 )

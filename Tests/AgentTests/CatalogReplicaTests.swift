@@ -81,18 +81,30 @@ import Testing
         #expect(replica.records.keys.sorted() == ["b"])
     }
 
-    @Test func createAndModifyIndexesFollowTheRecord() {
+    @Test func createAndModifyIndexesFollowEachEntry() {
         var replica = Catalog.Replica()
         replica.apply(Self.record("n1", version: 1), now: Self.t0)
         let first = replica.indexes["n1"]
         replica.apply(Self.record("other", version: 1), now: Self.t0)
+        // Version 2 adds web-1 and leaves the node and web-0 as they were.
         replica.apply(Self.record("n1", version: 2, services: 2), now: Self.t0)
         let second = replica.indexes["n1"]
-        #expect(first?.create == first?.modify)
-        #expect(second?.create == first?.create, "CreateIndex stays")
-        #expect((second?.modify ?? 0) > (first?.modify ?? 0), "ModifyIndex moves with the record")
-        #expect(second?.modify == replica.index)
-        replica.remove(node: "n1", version: 3, now: Self.t0)
+        #expect(first?.node.create == first?.node.modify)
+        #expect(second?.node == first?.node, "an unchanged node keeps its indexes")
+        #expect(second?.service("web-0") == first?.service("web-0"), "an unchanged service keeps its indexes")
+        #expect(second?.check("service:web-0") == first?.check("service:web-0"))
+        #expect(second?.service("web-1") == Catalog.IndexPair(create: replica.index, modify: replica.index), "a new service is created now")
+
+        var changed = Self.record("n1", version: 3, services: 2)
+        changed.services[0].port = 9999
+        changed.meta["rack"] = "r2"
+        replica.apply(changed, now: Self.t0)
+        let third = replica.indexes["n1"]
+        #expect(third?.service("web-0").create == first?.service("web-0").create, "CreateIndex stays")
+        #expect(third?.service("web-0").modify == replica.index, "ModifyIndex moves with the service")
+        #expect(third?.node.modify == replica.index, "and with the node's own fields")
+        #expect(third?.service("web-1") == second?.service("web-1"), "the untouched service keeps its indexes")
+        replica.remove(node: "n1", version: 4, now: Self.t0)
         #expect(replica.indexes["n1"] == nil)
     }
 }

@@ -18,12 +18,16 @@ import Testing
         loop.execute {
             let q = BlockingQueries(loop: loop)
             box.queries = q
-            for i in 0..<1000 { q.park(wait: .seconds(60)) { resumed.withLock { $0.append("change-\(i)") } } }
+            for i in 0..<1000 { q.park(until: q.deadline(wait: .seconds(60))) { changed in resumed.withLock { $0.append(changed ? "change-\(i)" : "early-timeout") } } }
         }
         #expect(waitUntil { loop.execute {}; return box.queries != nil })
         loop.execute { box.queries?.catalogChanged() }
         #expect(waitUntil { resumed.withLock { $0.count } == 1000 }, "one change answers all parked queries")
-        loop.execute { box.queries?.park(wait: .milliseconds(50)) { resumed.withLock { $0.append("timeout") } } }
+        #expect(resumed.withLock { $0.allSatisfy { $0.hasPrefix("change-") } }, "each as a change")
+        loop.execute {
+            guard let q = box.queries else { return }
+            q.park(until: q.deadline(wait: .milliseconds(50))) { changed in resumed.withLock { $0.append(changed ? "change" : "timeout") } }
+        }
         #expect(waitUntil { resumed.withLock { $0.last } == "timeout" }, "an unchanged catalog answers at the deadline")
         #expect(resumed.withLock { $0.count } == 1001, "each waiter is answered exactly once")
     }

@@ -25,7 +25,7 @@ extension Integration {
         @Test("a service registered on one agent shows on the others; its TTL check flips health everywhere; kill -9 makes it critical elsewhere; a restart brings it back exactly once")
         func registrationReplicatesAndSurvivesRestart() throws {
             try Harness.run("catalog") { h in
-                let ips = try LoopbackBlock.pick(count: 3, thirdOctets: [78, 88, 98, 108, 118], ports: h.ports)
+                let ips = try LoopbackBlock.pick(count: 5, thirdOctets: [78, 88, 98, 108, 118], ports: h.ports)
                 let agents = ips.enumerated().map { i, ip in h.addAgent(name: "cat\(i + 1)", ip: ip, retryJoin: [ips[0]]) }
                 for agent in agents { try h.start(agent) }
                 let owner = agents[1]
@@ -53,6 +53,23 @@ extension Integration {
                 h.check(unknown.status == 500 && unknown.text.contains("does not have associated TTL"), "unknown TTL check: \(unknown)")
                 for agent in agents {
                     try h.eventually("\(agent.name) lists web-a passing") {
+                        let ids = Self.passing(agent, "web")
+                        return (ids == ["web-a"], "\(ids)")
+                    }
+                }
+
+                // ...and back to critical everywhere when the TTL check fails.
+                let fail = try HTTPClient.put(owner.ip, owner.ports.http, "/v1/agent/check/fail/service:web-a?note=down")
+                h.check(fail.status == 200, "TTL fail: \(fail)")
+                for agent in agents {
+                    try h.eventually("\(agent.name) drops web-a from ?passing after the TTL failed") {
+                        let ids = Self.passing(agent, "web")
+                        return (ids.isEmpty, "\(ids)")
+                    }
+                }
+                _ = try HTTPClient.put(owner.ip, owner.ports.http, "/v1/agent/check/pass/service:web-a")
+                for agent in agents {
+                    try h.eventually("\(agent.name) lists web-a passing again") {
                         let ids = Self.passing(agent, "web")
                         return (ids == ["web-a"], "\(ids)")
                     }

@@ -12,9 +12,10 @@ extension Catalog {
         /// older copy still in flight cannot bring a record back.
         private var tombstones: [String: (version: UInt64, expires: Instant)] = [:]
         public var tombstoneLifetime: Duration = .seconds(600)
-        /// Consul's CreateIndex / ModifyIndex, per node record: the index at
-        /// which this replica first saw the record and last saw it change.
-        public private(set) var indexes: [String: (create: UInt64, modify: UInt64)] = [:]
+        /// Consul's CreateIndex / ModifyIndex of each record's node, service
+        /// and check entries: the index at which this replica first saw the
+        /// entry and last saw it change.
+        public private(set) var indexes: [String: EntryIndexes] = [:]
 
         public init() {}
 
@@ -26,7 +27,8 @@ extension Catalog {
                 guard record.version > stone.version else { return false }
                 tombstones[record.node] = nil
             }
-            if let current = records[record.node] {
+            let current = records[record.node]
+            if let current {
                 // Equal versions from two owners: the owner name breaks the tie, the same way everywhere.
                 guard record.version > current.version
                     || (record.version == current.version && record.owner > current.owner) else { return false }
@@ -34,7 +36,11 @@ extension Catalog {
             }
             records[record.node] = record
             index += 1
-            indexes[record.node] = (indexes[record.node]?.create ?? index, index)
+            if let current, let known = indexes[record.node] {
+                indexes[record.node] = known.updated(from: current, to: record, at: index)
+            } else {
+                indexes[record.node] = EntryIndexes(first: record, at: index)
+            }
             return true
         }
 

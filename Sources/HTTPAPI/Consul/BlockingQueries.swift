@@ -2,13 +2,16 @@ import Agent
 import Sockets
 
 /// Consul's blocking queries (`?index=N&wait=5m`): a read whose index is
-/// the current one is parked until the catalog changes or the wait ends,
-/// then answered afresh. Waiters are closures in a table with one loop
+/// the current one is parked until the catalog changes or the wait ends.
+/// On a change the owner re-renders the read and parks it again if its
+/// answer is unchanged, so a watcher of one service is not woken by every
+/// other service's news. Waiters are closures in a table with one loop
 /// timer each: no thread per waiter. Loop-confined.
 final class BlockingQueries {
     private struct Waiter {
         let timer: TimerID
-        let resume: () -> Void
+        /// Called with `true` when the catalog changed, `false` at the deadline.
+        let resume: (_ changed: Bool) -> Void
     }
 
     private let loop: EventLoop
@@ -23,15 +26,19 @@ final class BlockingQueries {
 
     var count: Int { waiters.count }
 
-    /// Parks `resume` until the next change or `wait` (plus up to wait/16
-    /// of jitter, as Consul, so that watchers do not return in lockstep).
-    func park(wait: Duration, resume: @escaping () -> Void) {
+    /// The deadline of a new wait: `wait` plus up to wait/16 of jitter, as
+    /// Consul, so that watchers do not return in lockstep.
+    func deadline(wait: Duration) -> Instant {
+        loop.now() + wait + wait / 16 * Double.random(in: 0...1)
+    }
+
+    /// Parks `resume` until the next change or `deadline`.
+    func park(until deadline: Instant, resume: @escaping (_ changed: Bool) -> Void) {
         let id = nextID
         nextID += 1
-        let jitter = wait / 16 * Double.random(in: 0...1)
-        let timer = loop.schedule(after: wait + jitter) { [weak self] in
+        let timer = loop.schedule(after: max(.zero, deadline - loop.now())) { [weak self] in
             guard let waiter = self?.waiters.removeValue(forKey: id) else { return }
-            waiter.resume()
+            waiter.resume(false)
         }
         waiters[id] = Waiter(timer: timer, resume: resume)
     }
@@ -48,7 +55,7 @@ final class BlockingQueries {
             waiters.removeAll(keepingCapacity: true)
             for waiter in woken.values {
                 loop.cancel(waiter.timer)
-                waiter.resume()
+                waiter.resume(true)
             }
         }
     }

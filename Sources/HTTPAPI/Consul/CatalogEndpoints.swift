@@ -86,7 +86,7 @@ extension ConsulAPI {
                 w.beginObject()
                 for s in r.services.sorted(by: { $0.id < $1.id }) {
                     w.key(s.id)
-                    writeAgentService(s, &w)
+                    writeAgentService(s, node: r.node, &w)
                 }
                 w.endObject()
                 w.endObject()
@@ -141,7 +141,9 @@ extension ConsulAPI {
         return response
     }
 
-    func writeAgentService(_ s: Catalog.Service, _ w: inout JSONWriter) {
+    /// A service as the agent endpoints show it; catalog and health reads
+    /// pass the `node` whose entry indexes it carries, as Consul's do.
+    func writeAgentService(_ s: Catalog.Service, node: String? = nil, _ w: inout JSONWriter) {
         w.beginObject()
         w.field("ID", s.id)
         w.field("Service", s.name)
@@ -152,13 +154,14 @@ extension ConsulAPI {
         w.key("Weights"); w.beginObject(); w.field("Passing", s.weights.passing); w.field("Warning", s.weights.warning); w.endObject()
         w.field("EnableTagOverride", s.enableTagOverride)
         w.field("Datacenter", agent.config.datacenter)
+        if let node { writeIndexes(node, { $0.service(s.id) }, &w) }
         w.endObject()
     }
 
     func writeNode(_ r: Catalog.NodeRecord, _ w: inout JSONWriter) {
         w.beginObject()
         writeNodeFields(r, metaKey: "Meta", &w)
-        writeIndexes(r, &w)
+        writeIndexes(r.node, \.node, &w)
         w.endObject()
     }
 
@@ -172,9 +175,9 @@ extension ConsulAPI {
         w.key(metaKey); writeMap(r.meta, &w)
     }
 
-    /// CreateIndex and ModifyIndex of a record's entries (tracked per node record).
-    func writeIndexes(_ r: Catalog.NodeRecord, _ w: inout JSONWriter) {
-        let i = agent.catalog.replica.indexes[r.node] ?? (1, 1)
+    /// CreateIndex and ModifyIndex of a node, service or check entry.
+    func writeIndexes(_ node: String, _ entry: (Catalog.EntryIndexes) -> Catalog.IndexPair, _ w: inout JSONWriter) {
+        let i = agent.catalog.replica.indexes[node].map(entry) ?? Catalog.IndexPair(create: 1, modify: 1)
         w.field("CreateIndex", Int(i.create))
         w.field("ModifyIndex", Int(i.modify))
     }
@@ -192,7 +195,7 @@ extension ConsulAPI {
         w.key("ServiceMeta"); writeMap(s.meta, &w)
         w.field("ServicePort", s.port)
         w.field("ServiceEnableTagOverride", s.enableTagOverride)
-        writeIndexes(r, &w)
+        writeIndexes(r.node, { $0.service(s.id) }, &w)
         w.endObject()
     }
 

@@ -50,7 +50,8 @@ public final class ConsulAPI {
             // an index from before a restart (greater than ours) too, so the
             // client sees the index go back and starts over.
             if index == agent.catalog.replica.index {
-                blocking.park(wait: wait) { [weak self] in self?.handle(request, respond, mayBlock: false) }
+                let baseline = renderNow(request)?.body
+                park(request, respond, baseline: baseline, until: blocking.deadline(wait: wait))
                 return
             }
         }
@@ -79,6 +80,27 @@ public final class ConsulAPI {
         case "status": routeStatus(request, rest, respond)
         default: respond(Self.notFound())
         }
+    }
+
+    /// Waits for a change to the answer of `request`: a catalog change that
+    /// leaves the rendered body as it was parks the request again.
+    private func park(_ request: HTTPRequest, _ respond: @escaping HTTPServer.Respond, baseline: [UInt8]?, until deadline: Instant) {
+        blocking.park(until: deadline) { [weak self] changed in
+            guard let self else { return }
+            if changed, let baseline, agent.loop.now() < deadline,
+               let fresh = renderNow(request), fresh.status == 200, fresh.body == baseline {
+                return park(request, respond, baseline: baseline, until: deadline)
+            }
+            handle(request, respond, mayBlock: false)
+        }
+    }
+
+    /// The answer to a catalog or health read if it is rendered synchronously
+    /// (they all are); nil otherwise.
+    private func renderNow(_ request: HTTPRequest) -> HTTPResponse? {
+        var result: HTTPResponse?
+        handle(request, { result = $0 }, mayBlock: false)
+        return result
     }
 
     /// ACL tokens (`X-Consul-Token`, `?token=`) will be checked here; for

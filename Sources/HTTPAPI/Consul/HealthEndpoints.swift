@@ -86,7 +86,7 @@ extension ConsulAPI {
                     if passingOnly && !checks.allSatisfy({ $0.status == .passing }) { continue }
                     w.beginObject()
                     w.key("Node"); writeNode(r, &w)
-                    w.key("Service"); writeAgentService(s, &w)
+                    w.key("Service"); writeAgentService(s, node: r.node, &w)
                     w.key("Checks")
                     w.beginArray()
                     for c in checks { writeCheck(c, node: r.node, &w) }
@@ -136,9 +136,7 @@ extension ConsulAPI {
         w.field("Type", c.type)
         w.field("Interval", c.interval)
         w.field("Timeout", c.timeout)
-        let i = agent.catalog.replica.indexes[node] ?? (1, 1)
-        w.field("CreateIndex", Int(i.create))
-        w.field("ModifyIndex", Int(i.modify))
+        writeIndexes(node, { $0.check(c.id) }, &w)
         w.endObject()
     }
 }

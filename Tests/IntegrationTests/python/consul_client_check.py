@@ -70,6 +70,18 @@ def main() -> int:
     check("blocking query without change waits", waited >= 1.5, waited)
     check("and keeps its index", int(index2) == int(index), (index, index2))
 
+    # ...and one that a change to another service does not wake.
+    index, _ = c.health.service("web")
+    timer = threading.Timer(0.5, lambda: c.agent.service.register("db", service_id="db-1", port=5432))
+    timer.start()
+    start = time.time()
+    _, same = c.health.service("web", index=index, wait="3s")
+    waited = time.time() - start
+    timer.join()
+    check("a watcher of web sleeps through a change to db", waited >= 2.5, waited)
+    check("and then sees web as it was", [e["Service"]["ID"] for e in same] == ["web-1"], same)
+    c.agent.service.deregister("db-1")
+
     c.agent.service.deregister("web-1")
     check("deregister removes the service", "web-1" not in c.agent.services())
     _, leftover = c.catalog.service("web")
