@@ -27,6 +27,11 @@ public struct AgentConfig: Sendable {
     public var retryJoinWAN: [String] = []
     public var dataDir: String?
     public var domain = "consul."
+    /// A second domain answered like `domain` (`alt_domain`).
+    public var altDomain: String?
+    /// Upstream DNS servers for names outside the domains, "ip" or
+    /// "ip:port" (port 53 by default), tried in order.
+    public var recursors: [String] = []
     public var logLevel: Log.Level = .info
     /// Consul `services`/`service` definitions from configuration files, raw:
     /// one JSON object per service, in file order.
@@ -65,6 +70,8 @@ public struct AgentConfig: Sendable {
         .init("config-dir", .list, "Directory whose *.json files are loaded in lexical order (before -config-file)."),
         .init("encrypt", .string, "Gossip encryption key."),
         .init("domain", .string, "DNS domain (default consul.)."),
+        .init("alt-domain", .string, "A second DNS domain answered like -domain."),
+        .init("recursor", .list, "Upstream DNS server (ip or ip:port) for names outside the domain."),
         .init("log-level", .string, "trace, debug, info, warn or err (default info)."),
     ]
 
@@ -109,6 +116,8 @@ public struct AgentConfig: Sendable {
         c.retryJoinWAN += flags.list("retry-join-wan")
         if let v = flags.string("data-dir") { c.dataDir = v }
         if let v = flags.string("domain") { c.domain = v.hasSuffix(".") ? v : v + "." }
+        if let v = flags.string("alt-domain") { c.altDomain = v.hasSuffix(".") ? v : v + "." }
+        c.recursors += flags.list("recursor")
         if let v = flags.string("log-level") {
             guard let level = Log.Level(name: v) else { throw fail("invalid value \"\(v)\" for -log-level") }
             c.logLevel = level
@@ -121,6 +130,13 @@ public struct AgentConfig: Sendable {
             throw fail("invalid node name \"\(c.nodeName)\": use 1-63 letters, digits and dashes")
         }
         guard isValidNodeName(c.datacenter) else { throw fail("invalid datacenter \"\(c.datacenter)\"") }
+        for (flag, key, value) in [("domain", "domain", c.domain), ("alt-domain", "alt_domain", c.altDomain)] {
+            guard let value, !isValidDomain(value) else { continue }
+            throw fail("invalid value \"\(value)\" for \(source(flag, key)): not a domain name")
+        }
+        for recursor in c.recursors where Endpoint(parsing: recursor, defaultPort: 53) == nil {
+            throw fail("invalid value \"\(recursor)\" for \(source("recursor", "recursors")): want ip or ip:port")
+        }
         let addresses: [(String, String, String?)] = [
             ("bind", "bind_addr", c.bindAddress), ("client", "client_addr", c.clientAddress),
             ("advertise", "advertise_addr", c.advertiseAddress), ("advertise-wan", "advertise_addr_wan", c.advertiseWANAddress),
@@ -136,6 +152,13 @@ public struct AgentConfig: Sendable {
             }
         }
         return c
+    }
+
+    /// A DNS domain such as "consul." (labels of 1-63 bytes, at most 253 in all).
+    public static func isValidDomain(_ domain: String) -> Bool {
+        let labels = domain.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false).dropLast()
+        return domain.hasSuffix(".") && !labels.isEmpty && domain.utf8.count <= 254
+            && labels.allSatisfy { !$0.isEmpty && $0.count <= 63 }
     }
 
     /// Node names become DNS labels (`name.node.consul`), so keep them to one label.
@@ -166,6 +189,8 @@ public struct DNSSettings: Sendable, Equatable {
     public var enableTruncate = true
     /// `soa.min_ttl`: the negative-caching TTL in SOA records.
     public var soaMinTTL = 0
+    /// How long a forwarded query waits for each recursor, a Go duration.
+    public var recursorTimeout = "2s"
 
     public init() {}
 }

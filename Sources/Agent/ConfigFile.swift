@@ -127,6 +127,11 @@ private struct Reader {
             case "services", "service": c.serviceDefinitions += try objects(value, key)
             case "checks", "check": c.checkDefinitions += try objects(value, key)
             case "dns_config": try applyDNS(value, to: &c.dns)
+            case "alt_domain":
+                let domain = try string(value, key, nonEmpty: true)
+                c.altDomain = domain.hasSuffix(".") ? domain : domain + "."
+            case "recursors": c.recursors += try strings(value, key)
+            case "recursor": c.recursors.append(try string(value, key, nonEmpty: true))
             default: unknown(key)
             }
         }
@@ -167,6 +172,7 @@ private struct Reader {
             case "udp_answer_limit": d.udpAnswerLimit = try integer(v, path, 0...65535)
             case "a_record_limit": d.aRecordLimit = try integer(v, path, 0...65535)
             case "enable_truncate": d.enableTruncate = try bool(v, path)
+            case "recursor_timeout": d.recursorTimeout = try duration(v, path)
             case "soa":
                 for (soaKey, x) in try object(v, path) {
                     if soaKey == "min_ttl" {

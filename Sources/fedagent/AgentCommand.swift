@@ -1,5 +1,6 @@
 import Agent
 import CSystem
+import DNSServer
 import Glibc
 import HTTPAPI
 import Sockets
@@ -43,6 +44,14 @@ enum AgentCommand {
             }
             let http = try HTTPServer(bind: httpBind, loop: loop) { request, respond in api.handle(request, respond) }
             Log.info("agent", "HTTP API on http://\(http.endpoint)")
+            var dnsPublisher: DNSSnapshotPublisher?
+            if config.dnsPort != 0 {
+                let publisher = DNSSnapshotPublisher(agent: agent)
+                let dns = try DNSInterface.start(config: config, holder: publisher.holder)
+                dnsPublisher = publisher
+                Log.info("agent", "DNS on \(dns.endpoint) (UDP and TCP), domain \(config.domain)")
+            }
+            defer { withExtendedLifetime(dnsPublisher) {} }
             var exitCode: Int32 = 0
             api.onLeft = {
                 http.close()

@@ -69,11 +69,12 @@ private struct TempDir {
               "ports": {"http": 18500, "dns": 18600, "serf_lan": 18301, "serf_wan": 18302, "server": 18300},
               "retry_join": ["10.0.0.1", "10.0.0.2:8301"], "retry_join_wan": ["198.51.100.1"],
               "data_dir": "/var/lib/fedagent", "log_level": "debug", "domain": "example", "encrypt": "",
+              "alt_domain": "cluster.local", "recursors": ["10.0.0.53", "10.0.0.54:5353"],
               "services": [{"name": "web", "port": 80}, {"name": "api"}], "service": {"name": "db"},
               "checks": [{"id": "c1"}], "check": {"id": "c2"},
               "dns_config": {"only_passing": true, "node_ttl": "10s", "service_ttl": {"*": "5s", "web": "1m30s"},
                              "udp_answer_limit": 5, "a_record_limit": 2, "enable_truncate": false,
-                             "soa": {"min_ttl": 30}}
+                             "recursor_timeout": "500ms", "soa": {"min_ttl": 30}}
             }
             """)
         let c = try config(["-config-file", file])
@@ -84,6 +85,7 @@ private struct TempDir {
         #expect([c.httpPort, c.dnsPort, c.serfLANPort, c.serfWANPort, c.serverPort] == [18500, 18600, 18301, 18302, 18300])
         #expect(c.retryJoin == ["10.0.0.1", "10.0.0.2:8301"] && c.retryJoinWAN == ["198.51.100.1"])
         #expect(c.dataDir == "/var/lib/fedagent" && c.logLevel == .debug && c.domain == "example.")
+        #expect(c.altDomain == "cluster.local." && c.recursors == ["10.0.0.53", "10.0.0.54:5353"])
         #expect(c.serviceDefinitions.compactMap { $0["name"]?.stringValue } == ["web", "api", "db"])
         #expect(c.serviceDefinitions.first?["port"]?.intValue == 80)
         #expect(c.checkDefinitions.compactMap { $0["id"]?.stringValue } == ["c1", "c2"])
@@ -96,6 +98,7 @@ private struct TempDir {
         dns.aRecordLimit = 2
         dns.enableTruncate = false
         dns.soaMinTTL = 30
+        dns.recursorTimeout = "500ms"
         #expect(c.dns == dns)
     }
 
@@ -162,10 +165,10 @@ private struct TempDir {
     @Test func unknownKeysWarnAndTheRestLoads() throws {
         let dir = try TempDir()
         defer { dir.remove() }
-        let file = try dir.write("a.json", #"{"ui": true, "node_name": "n", "ports": {"grpc": 8502, "http": 9000}, "dns_config": {"recursor_timeout": "2s", "soa": {"refresh": 5, "min_ttl": 7}}}"#)
+        let file = try dir.write("a.json", #"{"ui": true, "node_name": "n", "ports": {"grpc": 8502, "http": 9000}, "dns_config": {"enable_additional_node_meta_txt": false, "soa": {"refresh": 5, "min_ttl": 7}}}"#)
         let c = try config(["-config-file", file])
         #expect(c.nodeName == "n" && c.httpPort == 9000 && c.dns.soaMinTTL == 7)
-        #expect(c.warnings == ["ui", "ports.grpc", "dns_config.recursor_timeout", "dns_config.soa.refresh"].map {
+        #expect(c.warnings == ["ui", "ports.grpc", "dns_config.enable_additional_node_meta_txt", "dns_config.soa.refresh"].map {
             "config file \(file): unknown key \"\($0)\" ignored"
         })
     }

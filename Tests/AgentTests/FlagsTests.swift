@@ -17,6 +17,14 @@ import Testing
         #expect(c.server)
     }
 
+    @Test func dnsFlags() throws {
+        let c = try config(["-domain", "Example", "-alt-domain", "cluster.local.", "-recursor", "10.0.0.53",
+                            "-recursor", "[2001:db8::53]:5353", "-dns-port", "0"])
+        #expect(c.domain == "Example." && c.altDomain == "cluster.local.")
+        #expect(c.recursors == ["10.0.0.53", "[2001:db8::53]:5353"])
+        #expect(c.dnsPort == 0, "0 turns DNS off")
+    }
+
     @Test func devModeIsALocalServer() throws {
         let c = try config(["-dev"])
         #expect(c.dev && c.server)
@@ -35,6 +43,9 @@ import Testing
             (["-log-level", "loud"], "-log-level"),
             (["-dev=maybe"], "-dev"),
             (["-encrypt", "abc"], "-encrypt"),
+            (["-recursor", "dns.example"], "-recursor"),
+            (["-domain", "a..b"], "-domain"),
+            (["-alt-domain", String(repeating: "x", count: 64)], "-alt-domain"),
         ]
         for (args, mention) in cases {
             do {

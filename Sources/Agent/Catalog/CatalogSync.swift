@@ -20,8 +20,15 @@ public final class CatalogSync: GossipPoolDelegate {
     private var reapTimers: [String: TimerID] = [:]
     /// `DeregisterCriticalServiceAfter` is never shorter than this (Consul: 1 minute).
     public var minimumDeregisterCriticalAfter: Duration = .seconds(60)
-    /// Called after every change of the replica (blocking queries hook here).
-    public var onChange: () -> Void = {}
+    /// Called after every change of the replica (blocking queries and the
+    /// DNS snapshot hook here).
+    private var changeObservers: [() -> Void] = []
+
+    public func observeChanges(_ observer: @escaping () -> Void) { changeObservers.append(observer) }
+
+    func onChange() {
+        for observer in changeObservers { observer() }
+    }
 
     enum MessageKind: UInt8 {
         /// A whole node record (when it fits in a gossip packet).

@@ -16,6 +16,15 @@ int csystem_set_pdeathsig(int sig);
 int csystem_termination_signalfd(void);
 /// Reads one pending signal number from a signalfd; 0 if none.
 int csystem_read_signal(int fd);
+/// Datagram batches (recvmmsg/sendmmsg). `buffers` holds `count` slots of
+/// `slot` bytes each; `addresses`/`address_lengths` the peers, one per slot.
+/// Receive fills `lengths`; returns the datagrams received, 0 if none
+/// waits, -1 on error. Send returns how many went out, -1 on error.
+enum { CSYSTEM_BATCH_MAX = 64 };
+int csystem_receive_batch(int fd, unsigned char *buffers, int slot, struct sockaddr_storage *addresses,
+                          socklen_t *address_lengths, int *lengths, int count);
+int csystem_send_batch(int fd, const unsigned char *buffers, int slot, const struct sockaddr_storage *addresses,
+                       const socklen_t *address_lengths, const int *lengths, int count);
 static inline unsigned int csystem_epollin(void) { return EPOLLIN; }
 static inline unsigned int csystem_epollout(void) { return EPOLLOUT; }
 static inline unsigned int csystem_epollerr(void) { return EPOLLERR | EPOLLHUP | EPOLLRDHUP; }

@@ -20,7 +20,7 @@ public final class ConsulAPI {
     public init(agent: Agent) {
         self.agent = agent
         blocking = BlockingQueries(loop: agent.loop)
-        agent.catalog.onChange = { [weak self] in self?.blocking.catalogChanged() }
+        agent.catalog.observeChanges { [weak self] in self?.blocking.catalogChanged() }
     }
 
     /// Blocking queries parked now (for stats and tests).

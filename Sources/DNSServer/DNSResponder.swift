@@ -1,0 +1,126 @@
+import Sockets
+
+/// How a query reached us: UDP answers are cut to what the client can take.
+public enum DNSTransport: Sendable { case udp, tcp }
+
+/// What to do with one incoming packet.
+public enum DNSOutcome: Sendable, Equatable {
+    case reply([UInt8])
+    /// A name outside our domains with recursors configured: the shell
+    /// forwards the query and relays the answer.
+    case forward(DNSMessage)
+    /// Not worth an answer (too short to carry an ID, or itself a response).
+    case drop
+}
+
+/// Answers Consul's DNS names from a `DNSSnapshot`. Pure but for its
+/// random generator (answers are shuffled per query); one per thread.
+public struct DNSResponder: Sendable {
+    public let settings: DNSResponderSettings
+    var random: SeededRandom
+
+    public init(settings: DNSResponderSettings, seed: UInt64) {
+        self.settings = settings
+        random = SeededRandom(seed: seed)
+    }
+
+    /// Decodes, answers and encodes one packet.
+    public mutating func respond(to packet: [UInt8], snapshot: DNSSnapshot, transport: DNSTransport) -> DNSOutcome {
+        let query: DNSMessage
+        do {
+            query = try DNSMessage.decode(packet)
+        } catch {
+            return Self.formatError(error.header)
+        }
+        if query.header.isResponse { return .drop }
+        guard let plan = answer(query, snapshot: snapshot) else { return .forward(query) }
+        return .reply(encode(plan, query: query, transport: transport))
+    }
+
+    /// FORMERR for a malformed query whose header we can still read;
+    /// nothing for a packet without one, or for a response.
+    static func formatError(_ query: DNSHeader?) -> DNSOutcome {
+        guard let query, !query.isResponse else { return .drop }
+        var header = DNSHeader(id: query.id)
+        header.isResponse = true
+        header.opcode = query.opcode
+        header.recursionDesired = query.recursionDesired
+        header.rcode = .formErr
+        return .reply(DNSMessage(header: header).encode().bytes)
+    }
+
+    /// An answer before encoding: each answer keeps the additional records
+    /// it brought (SRV targets' addresses), so trimming drops them together.
+    struct Plan {
+        var response: DNSMessage
+        var answers: [(record: DNSRecord, extras: [DNSRecord])] = []
+    }
+
+    /// The answer to a decoded query; nil when it should be forwarded.
+    mutating func answer(_ query: DNSMessage, snapshot: DNSSnapshot) -> Plan? {
+        var header = DNSHeader(id: query.header.id)
+        header.isResponse = true
+        header.opcode = query.header.opcode
+        header.recursionDesired = query.header.recursionDesired
+        header.recursionAvailable = settings.recursionAvailable
+        header.checkingDisabled = query.header.checkingDisabled
+        var plan = Plan(response: DNSMessage(header: header, questions: query.questions))
+        if query.edns != nil { plan.response.edns = EDNS(udpPayloadSize: UInt16(settings.maxUDPSize)) }
+
+        if let edns = query.edns, edns.version > 0 { return plan.failing(.badVers) }
+        guard query.header.opcode == 0 else { return plan.failing(.notImp) }
+        guard query.questions.count == 1, let question = query.questions.first else { return plan.failing(.formErr) }
+        guard question.qclass == .internet || question.qclass == .any else { return plan.failing(.refused) }
+        guard let (domain, labels) = settings.domains.lazy.compactMap({ d in question.name.labels(before: d).map { (d, $0) } }).first else {
+            return settings.recursionAvailable ? nil : plan.failing(.refused)
+        }
+        plan.response.header.authoritative = true
+        let builder = AnswerBuilder(settings: settings, snapshot: snapshot, domain: domain, question: question)
+        switch ConsulQuery.parse(labels) {
+        case .apex: builder.apex(&plan)
+        case .service(let name, let tag, let dc) where builder.isLocal(dc):
+            var instances = builder.instances(name: name, tag: tag)
+            instances.shuffle(using: &random)
+            builder.service(instances, ttl: settings.ttl(forService: name), &plan)
+        case .node(let name, let dc) where builder.isLocal(dc): builder.node(name, &plan)
+        case .address(let address, let dc) where builder.isLocal(dc): builder.address(address, &plan)
+        case .service, .node, .address, .unknown:
+            // Other datacenters come with WAN federation.
+            builder.nameError(&plan)
+        }
+        return plan
+    }
+
+    /// Encodes a plan, cutting a UDP answer to what the client can take
+    /// (and `udp_answer_limit` without EDNS0), with TC when cut.
+    func encode(_ plan: Plan, query: DNSMessage, transport: DNSTransport) -> [UInt8] {
+        var message = plan.response
+        var answers = plan.answers[...]
+        var limit = 65535
+        var cut = false
+        if transport == .udp {
+            limit = 512
+            if let offered = query.edns?.udpPayloadSize { limit = min(max(512, Int(offered)), settings.maxUDPSize) }
+            let countLimit = min(settings.udpAnswerLimit, DNSResponderSettings.udpAnswerCeiling)
+            if limit == 512, countLimit > 0, answers.count > countLimit {
+                answers = answers.prefix(countLimit)
+                cut = true
+            }
+        }
+        message.answers += answers.map(\.record)
+        message.additional += answers.flatMap(\.extras)
+        let (bytes, truncated) = message.encode(limit: limit)
+        guard (cut || truncated) && settings.enableTruncate else { return bytes }
+        var flagged = bytes
+        flagged[2] |= 0x02  // TC
+        return flagged
+    }
+}
+
+extension DNSResponder.Plan {
+    func failing(_ rcode: DNSRcode) -> DNSResponder.Plan {
+        var plan = self
+        plan.response.header.rcode = rcode
+        return plan
+    }
+}

@@ -1,0 +1,166 @@
+import CSystem
+import Glibc
+import Sockets
+import Synchronization
+
+/// The current `DNSSnapshot`: the agent's loop replaces it, the DNS loop
+/// reads it. A read takes a lock for the time of a pointer copy.
+public final class DNSSnapshotHolder: Sendable {
+    private let current: Mutex<DNSSnapshot>
+
+    public init(_ snapshot: DNSSnapshot = .empty) { current = Mutex(snapshot) }
+
+    public var snapshot: DNSSnapshot { current.withLock { $0 } }
+    public func replace(_ snapshot: DNSSnapshot) { current.withLock { $0 = snapshot } }
+}
+
+/// DNS over UDP and TCP on one port (RFC 1035 §4.2; TCP framing with a
+/// 2-byte length, several queries per connection, RFC 7766). UDP reads
+/// and writes go in batches (recvmmsg/sendmmsg). Loop-confined.
+public final class DNSServer {
+    public let endpoint: Endpoint
+    private let loop: EventLoop
+    private let udp: Socket
+    private var tcp: TCPListener?
+    private let holder: DNSSnapshotHolder
+    private var responder: DNSResponder
+    private var forwarder: DNSForwarder?
+    private var connections = 0
+    private var batch: DatagramBatch
+    /// The loop's handlers hold the server until `close()`.
+    private var keepSelfAlive: DNSServer?
+
+    /// Most TCP clients served at once; more are closed on accept.
+    public static let connectionLimit = 512
+    /// A TCP client that sends nothing for this long is closed (RFC 7766 §6.2.3).
+    public static let idleTimeout: Duration = .seconds(10)
+    /// Largest UDP query read; longer ones are malformed for us (FORMERR).
+    static let querySlot = 4096
+
+    public init(bind: Endpoint, settings: DNSResponderSettings, recursors: [Endpoint] = [],
+                recursorTimeout: Duration = .seconds(2), holder: DNSSnapshotHolder, loop: EventLoop) throws(SocketError) {
+        self.loop = loop
+        self.holder = holder
+        responder = DNSResponder(settings: settings, seed: UInt64(truncatingIfNeeded: Instant.monotonicNow().nanoseconds))
+        batch = DatagramBatch(slot: max(Self.querySlot, settings.maxUDPSize))
+        udp = try Socket.udp(family: AddressFamily.of(bind))
+        do {
+            try udp.bind(bind)
+        } catch {
+            udp.close()
+            throw error
+        }
+        // Port 0 binds UDP first and TCP then takes the same port.
+        endpoint = udp.localEndpoint() ?? bind
+        do {
+            tcp = try TCPListener(bind: endpoint, loop: loop) { [unowned self] socket, peer in accept(socket, peer) }
+        } catch {
+            udp.close()
+            throw error
+        }
+        if !recursors.isEmpty {
+            forwarder = try DNSForwarder(recursors: recursors, timeout: recursorTimeout, loop: loop)
+        }
+        loop.register(udp.fd, events: EventLoop.readable) { [unowned self] _ in readDatagrams() }
+        keepSelfAlive = self
+    }
+
+    public func close() {
+        loop.deregister(udp.fd)
+        udp.close()
+        tcp?.close()
+        tcp = nil
+        forwarder?.close()
+        keepSelfAlive = nil
+    }
+
+    // MARK: - UDP
+
+    private func readDatagrams() {
+        // Bounded: other sockets on the loop get their turn.
+        for _ in 0..<16 {
+            let received = batch.receive(from: udp.fd)
+            guard received > 0 else { return }
+            let snapshot = holder.snapshot
+            var replies = 0
+            for i in 0..<received {
+                guard let query = batch.datagram(i) else {
+                    continue
+                }
+                switch responder.respond(to: query, snapshot: snapshot, transport: .udp) {
+                case .reply(let bytes):
+                    batch.setReply(replies, bytes: bytes, addressOf: i)
+                    replies += 1
+                case .forward(let message):
+                    guard let client = batch.peer(i) else { continue }
+                    forward(message, original: query, to: .udp(client))
+                case .drop:
+                    continue
+                }
+            }
+            batch.send(replies, on: udp.fd)
+            if received < batch.count { return }
+        }
+    }
+
+    // MARK: - TCP
+
+    private func accept(_ socket: Socket, _ peer: Endpoint?) {
+        guard connections < Self.connectionLimit else {
+            Log.debug("dns", "TCP connection from \(peer.map(String.init(describing:)) ?? "?") refused: \(Self.connectionLimit) open")
+            return socket.close()
+        }
+        connections += 1
+        let connection = TCPConnection(accepted: socket, peer: peer, loop: loop, idleTimeout: Self.idleTimeout)
+        var pending: [UInt8] = []
+        connection.onBytes = { [unowned self] connection, bytes in
+            pending.append(contentsOf: bytes)
+            var offset = 0
+            while pending.count - offset >= 2 {
+                let length = Int(pending[offset]) << 8 | Int(pending[offset + 1])
+                guard pending.count - offset - 2 >= length else { break }
+                let query = Array(pending[(offset + 2)..<(offset + 2 + length)])
+                offset += 2 + length
+                answerStream(query, on: connection)
+            }
+            if offset > 0 { pending.removeFirst(offset) }
+        }
+        connection.onClose = { [unowned self] _, _ in connections -= 1 }
+    }
+
+    private func answerStream(_ query: [UInt8], on connection: TCPConnection) {
+        switch responder.respond(to: query, snapshot: holder.snapshot, transport: .tcp) {
+        case .reply(let bytes): connection.write(Self.framed(bytes))
+        case .forward(let message): forward(message, original: query, to: .tcp(connection))
+        case .drop: connection.close()
+        }
+    }
+
+    static func framed(_ bytes: [UInt8]) -> [UInt8] {
+        [UInt8(bytes.count >> 8), UInt8(bytes.count & 0xff)] + bytes
+    }
+
+    // MARK: - Recursion
+
+    private func forward(_ message: DNSMessage, original: [UInt8], to client: DNSForwarder.Client) {
+        guard let forwarder else { return }
+        forwarder.forward(original, id: message.header.id) { [weak self] reply in
+            guard let self else { return }
+            let bytes = reply ?? Self.serverFailure(message)
+            switch client {
+            case .udp(let peer): bytes.withUnsafeBytes { _ = self.udp.sendTo($0, peer) }
+            case .tcp(let connection): connection.write(Self.framed(bytes))
+            }
+        }
+    }
+
+    /// SERVFAIL when no recursor answered.
+    static func serverFailure(_ query: DNSMessage) -> [UInt8] {
+        var header = DNSHeader(id: query.header.id)
+        header.isResponse = true
+        header.recursionDesired = query.header.recursionDesired
+        header.recursionAvailable = true
+        header.rcode = .servFail
+        return DNSMessage(header: header, questions: query.questions).encode().bytes
+    }
+}

@@ -1,0 +1,92 @@
+import Agent
+import Glibc
+import Sockets
+import Synchronization
+
+/// Rebuilds the DNS snapshot on the agent's loop after catalog and
+/// membership changes (coalesced: one rebuild per loop turn) and hands it
+/// to the DNS thread through a `DNSSnapshotHolder`.
+public final class DNSSnapshotPublisher {
+    private let agent: Agent
+    public let holder: DNSSnapshotHolder
+    private var scheduled = false
+
+    public init(agent: Agent, holder: DNSSnapshotHolder = DNSSnapshotHolder()) {
+        self.agent = agent
+        self.holder = holder
+        publish()
+        agent.catalog.observeChanges { [weak self] in self?.schedule() }
+    }
+
+    private func schedule() {
+        guard !scheduled else { return }
+        scheduled = true
+        _ = agent.loop.schedule(after: .zero) { [weak self] in
+            self?.scheduled = false
+            self?.publish()
+        }
+    }
+
+    func publish() {
+        let agent = self.agent
+        let live = agent.lanMembers().filter { $0.status == .alive }
+        var servers = Set(live.filter { $0.tag("role") == "consul" }.map(\.name))
+        if servers.isEmpty { servers = [agent.config.nodeName] }
+        let liveNames = Set(live.map(\.name))
+        // Consul's SOA serial is the time of the answer; ours is the time of the catalog state.
+        let serial = UInt32(truncatingIfNeeded: time(nil))
+        let snapshot = DNSSnapshot.build(records: agent.catalog.replica.records.values, datacenter: agent.config.datacenter,
+                                         servers: servers, serial: serial) { record in
+            record.owner == record.node ? liveNames.contains(record.node) : nil
+        }
+        holder.replace(snapshot)
+    }
+}
+
+/// The agent's DNS interface: a server on its own thread and loop,
+/// answering from snapshots the agent's loop publishes.
+public final class DNSInterface: Sendable {
+    public let endpoint: Endpoint
+    private let loop: EventLoop
+
+    /// Binds the server (on the DNS thread) and returns once it listens,
+    /// or throws what the bind threw.
+    public static func start(config: AgentConfig, holder: DNSSnapshotHolder) throws -> DNSInterface {
+        guard let bind = Endpoint(ip: config.clientAddress, port: config.dnsPort) else {
+            throw SocketError("DNS bind: invalid client address \(config.clientAddress)", errno: EINVAL)
+        }
+        let recursors = config.recursors.compactMap { Endpoint(parsing: $0, defaultPort: 53) }
+        let timeout = GoDuration.parse(config.dns.recursorTimeout) ?? .seconds(2)
+        let settings = DNSResponderSettings(config: config)
+        let loop = try EventLoop.startThread()
+        let outcome = Mutex<Result<Endpoint, SocketError>?>(nil)
+        loop.execute {
+            do throws(SocketError) {
+                let server = try DNSServer(bind: bind, settings: settings, recursors: recursors,
+                                           recursorTimeout: timeout, holder: holder, loop: loop)
+                outcome.withLock { $0 = .success(server.endpoint) }
+            } catch {
+                outcome.withLock { $0 = .failure(error) }
+            }
+        }
+        // Startup only, on the main thread: wait for the bind.
+        while true {
+            if let result = outcome.withLock({ $0 }) {
+                switch result {
+                case .success(let endpoint): return DNSInterface(endpoint: endpoint, loop: loop)
+                case .failure(let error):
+                    loop.stop()
+                    throw error
+                }
+            }
+            usleep(1000)
+        }
+    }
+
+    private init(endpoint: Endpoint, loop: EventLoop) {
+        self.endpoint = endpoint
+        self.loop = loop
+    }
+
+    public func stop() { loop.stop() }
+}

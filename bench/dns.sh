@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# DNS benchmark, fedagent against dnsmasq and knot serving the same data,
+# side by side in one run (../shared/bench/dns_compare.sh).
+#
+#   bench/dns.sh [dns_compare.sh options, e.g. -n 3 -s 10]
+#
+# Builds a clean static release binary, starts dnsmasq (127.0.0.1:8600) and
+# knot (127.0.0.1:8601), and fedagent -dev (DNS 127.0.0.1:8700, HTTP
+# 127.0.0.1:8501, gossip 127.0.0.1:18301), loads the shared fixture into
+# fedagent, checks every server's answers (dns_check.sh), runs the
+# interleaved comparison, then stops everything by PID. Needs root for apt
+# (dnsperf dnsmasq-base knot bind9-dnsutils curl).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SHARED="${BENCH_DIR:-$ROOT/../shared/bench}"
+WORK="$(mktemp -d /tmp/fedagent-dnsbench-XXXXXX)"
+cp -r "$SHARED/." "$WORK/"
+chmod -R u+w,a+rX "$WORK"
+agent_pid=""
+cleanup() {
+    [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null || true
+    "$WORK/anchor_down.sh" all >/dev/null 2>&1 || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+for pkg in dnsperf dnsmasq-base knot bind9-dnsutils curl; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+        || { apt-get update -q && apt-get install -y -q --no-install-recommends dnsperf dnsmasq-base knot bind9-dnsutils curl; break; }
+done
+
+SCRATCH="$ROOT/.build-bench"
+if [ "${REUSE_BUILD:-0}" != 1 ] || [ ! -x "$SCRATCH/release/fedagent" ]; then
+    rm -rf "$SCRATCH"  # incremental release builds have kept stale inlined code
+    (cd "$ROOT" && swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product fedagent)
+fi
+BIN="$SCRATCH/release/fedagent"
+
+"$WORK/dns_anchor_up.sh" dnsmasq
+"$WORK/dns_anchor_up.sh" knot
+"$BIN" agent -dev -node bench -serf-lan-port 18301 -http-port 8501 -dns-port 8700 -log-level warn &
+agent_pid=$!
+for _ in $(seq 50); do curl -fsS -o /dev/null http://127.0.0.1:8501/v1/status/leader && break; sleep 0.1; done
+"$WORK/fixture/load_fixture.sh" http://127.0.0.1:8501
+
+cd "$WORK"
+./dns_compare.sh "$@" dnsmasq=127.0.0.1:8600 knot=127.0.0.1:8601 fedagent=127.0.0.1:8700
+mkdir -p "$ROOT/bench/results"
+cp results/dns-*.log "$ROOT/bench/results/" 2>/dev/null || true
