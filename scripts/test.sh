@@ -11,8 +11,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Debian packages the tests use (command-line tools run by tests or by this
-# script). Later additions go here, e.g. bind9-dnsutils for dig.
-APT_PACKAGES="iproute2 procps"
+# script); bind9-dnsutils brings dig, for the DNS tests.
+APT_PACKAGES="iproute2 procps bind9-dnsutils"
 # Python packages from PyPI the tests use (none yet), installed with pip.
 PIP_PACKAGES="py-consul"
 

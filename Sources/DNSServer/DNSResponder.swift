@@ -18,6 +18,7 @@ public enum DNSOutcome: Sendable, Equatable {
 public struct DNSResponder: Sendable {
     public let settings: DNSResponderSettings
     var random: SeededRandom
+    var cache = DNSAnswerCache()
 
     public init(settings: DNSResponderSettings, seed: UInt64) {
         self.settings = settings
@@ -33,8 +34,16 @@ public struct DNSResponder: Sendable {
             return Self.formatError(error.header)
         }
         if query.header.isResponse { return .drop }
+        let limit = sizeLimit(query, transport)
+        let key = cache.key(for: query, limit: limit, settings: settings)
+        if let key {
+            cache.use(snapshot)
+            if let bytes = cache.answer(key, to: query, random: &random) { return .reply(bytes) }
+        }
         guard let plan = answer(query, snapshot: snapshot) else { return .forward(query) }
-        return .reply(encode(plan, query: query, transport: transport))
+        let (bytes, cut) = encode(plan, limit: limit)
+        if let key, !cut { cache.store(key, bytes, question: query.questions[0]) }
+        return .reply(bytes)
     }
 
     /// FORMERR for a malformed query whose header we can still read;
@@ -91,29 +100,60 @@ public struct DNSResponder: Sendable {
         return plan
     }
 
-    /// Encodes a plan, cutting a UDP answer to what the client can take
-    /// (and `udp_answer_limit` without EDNS0), with TC when cut.
-    func encode(_ plan: Plan, query: DNSMessage, transport: DNSTransport) -> [UInt8] {
-        var message = plan.response
+    /// The largest answer `query` may get over `transport`: 512 bytes over
+    /// UDP, or the EDNS0 size it offers (capped); 65,535 over TCP.
+    func sizeLimit(_ query: DNSMessage, _ transport: DNSTransport) -> Int {
+        guard transport == .udp else { return 65535 }
+        guard let offered = query.edns?.udpPayloadSize else { return 512 }
+        return min(max(512, Int(offered)), settings.maxUDPSize)
+    }
+
+    /// Encodes a plan within `limit`. When answers must go, they go from
+    /// the end together with the additional records they brought (so every
+    /// SRV answer kept has its target's address, as Consul trims), and the
+    /// answer is flagged TC (`enable_truncate`). Without EDNS0, UDP answers
+    /// also keep at most `udp_answer_limit` records. `cut` says whether
+    /// anything was left out.
+    func encode(_ plan: Plan, limit: Int) -> (bytes: [UInt8], cut: Bool) {
         var answers = plan.answers[...]
-        var limit = 65535
         var cut = false
-        if transport == .udp {
-            limit = 512
-            if let offered = query.edns?.udpPayloadSize { limit = min(max(512, Int(offered)), settings.maxUDPSize) }
-            let countLimit = min(settings.udpAnswerLimit, DNSResponderSettings.udpAnswerCeiling)
-            if limit == 512, countLimit > 0, answers.count > countLimit {
-                answers = answers.prefix(countLimit)
-                cut = true
-            }
+        let countLimit = min(settings.udpAnswerLimit, DNSResponderSettings.udpAnswerCeiling)
+        if limit == 512, countLimit > 0, answers.count > countLimit {
+            answers = answers.prefix(countLimit)
+            cut = true
         }
-        message.answers += answers.map(\.record)
-        message.additional += answers.flatMap(\.extras)
-        let (bytes, truncated) = message.encode(limit: limit)
-        guard (cut || truncated) && settings.enableTruncate else { return bytes }
-        var flagged = bytes
+        func attempt(_ kept: ArraySlice<(record: DNSRecord, extras: [DNSRecord])>) -> (bytes: [UInt8], fits: Bool) {
+            var message = plan.response
+            message.answers += kept.map(\.record)
+            let extras = kept.flatMap(\.extras)
+            message.additional += extras
+            let (bytes, truncated) = message.encode(limit: limit)
+            let written = Int(bytes[10]) << 8 | Int(bytes[11])
+            let wanted = message.additional.count + (message.edns == nil ? 0 : 1)
+            return (bytes, !truncated && written == wanted)
+        }
+        var result = attempt(answers)
+        if !result.fits && !answers.isEmpty {
+            // The most answers that fit with all their extras (binary search).
+            var low = 0, high = answers.count - 1
+            var best = attempt(answers.prefix(0))
+            while low < high {
+                let mid = (low + high + 1) / 2
+                let trial = attempt(answers.prefix(mid))
+                if trial.fits {
+                    best = trial
+                    low = mid
+                } else {
+                    high = mid - 1
+                }
+            }
+            result = best
+            cut = true
+        }
+        guard cut && settings.enableTruncate else { return (result.bytes, cut) }
+        var flagged = result.bytes
         flagged[2] |= 0x02  // TC
-        return flagged
+        return (flagged, cut)
     }
 }
 

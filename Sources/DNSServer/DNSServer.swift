@@ -34,7 +34,7 @@ public final class DNSServer {
     public static let connectionLimit = 512
     /// A TCP client that sends nothing for this long is closed (RFC 7766 §6.2.3).
     public static let idleTimeout: Duration = .seconds(10)
-    /// Largest UDP query read; longer ones are malformed for us (FORMERR).
+    /// Largest UDP query read; a longer datagram is dropped unanswered.
     static let querySlot = 4096
 
     public init(bind: Endpoint, settings: DNSResponderSettings, recursors: [Endpoint] = [],

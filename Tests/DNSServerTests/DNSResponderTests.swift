@@ -228,7 +228,7 @@ import Testing
     @Test func ednsSizeCutsWithTC() throws {
         let (m, size) = try Self.ask(.srv, edns: EDNS(udpPayloadSize: 1232), transport: .udp)
         #expect(m.header.truncated && m.answers.count < 40 && size <= 1232)
-        #expect(m.additional.count <= m.answers.count)
+        #expect(m.additional.count == m.answers.count, "every SRV answer kept keeps its target's address, as Consul trims")
         let (all, _) = try Self.ask(.a, edns: EDNS(udpPayloadSize: 1232), transport: .udp)
         #expect(!all.header.truncated && all.answers.count == 40, "40 A records fit in 1232 bytes")
     }
@@ -250,6 +250,58 @@ import Testing
         settings.aRecordLimit = 5
         let (m, _) = try Self.ask(.a, edns: nil, transport: .tcp, settings: settings)
         #expect(m.answers.count == 5 && !m.header.truncated)
+    }
+}
+
+/// Repeated questions are answered from encoded answers cached per snapshot.
+@Suite struct DNSAnswerCacheTests {
+    static func query(_ name: String, _ type: DNSType, id: UInt16, edns: EDNS? = nil) -> [UInt8] {
+        var m = DNSMessage(header: DNSHeader(id: id), questions: [DNSQuestion(name: DNSName(name)!, type: type)], edns: edns)
+        m.header.recursionDesired = id % 2 == 0
+        return m.encode().bytes
+    }
+
+    static func reply(_ responder: inout DNSResponder, _ bytes: [UInt8], _ snapshot: DNSSnapshot = DNSResponderTests.snapshot) throws -> DNSMessage {
+        guard case .reply(let answer) = responder.respond(to: bytes, snapshot: snapshot, transport: .udp) else {
+            throw DNSDecodeError("no reply")
+        }
+        return try DNSMessage.decode(answer)
+    }
+
+    @Test func hitsAnswerEachQueryAsAsked() throws {
+        var responder = DNSResponder(settings: DNSResponderSettings(), seed: 11)
+        let first = try Self.reply(&responder, Self.query("web.service.consul", .a, id: 1))
+        #expect(responder.cache.count == 1)
+        for id in UInt16(2)...20 {
+            let name = id % 3 == 0 ? "WEB.service.Consul" : "web.service.consul"
+            let m = try Self.reply(&responder, Self.query(name, .a, id: id))
+            #expect(m.header.id == id && m.header.recursionDesired == (id % 2 == 0))
+            #expect(m.questions.first?.name.description == name + ".", "the question's spelling is echoed")
+            #expect(DNSResponderTests.addresses(m) == DNSResponderTests.addresses(first))
+        }
+        for id in UInt16(30)...40 {
+            let m = try Self.reply(&responder, Self.query("_web._tcp.service.consul", .srv, id: id, edns: EDNS()))
+            #expect(m.header.id == id && m.answers.count == 3 && m.additional.count == 3)
+        }
+    }
+
+    @Test func aNewSnapshotIsAnsweredAfresh() throws {
+        var responder = DNSResponder(settings: DNSResponderSettings(), seed: 11)
+        _ = try Self.reply(&responder, Self.query("web.service.consul", .a, id: 1))
+        let empty = DNSSnapshot.build(records: [], datacenter: "dc1", servers: [], serial: 2) { _ in true }
+        #expect(try Self.reply(&responder, Self.query("web.service.consul", .a, id: 2), empty).header.rcode == .nxDomain)
+    }
+
+    @Test func cutAnswersAreNotCachedSoEveryRecordGetsItsTurn() throws {
+        var responder = DNSResponder(settings: DNSResponderSettings(), seed: 11)
+        var seen = Set<String>()
+        for id in UInt16(1)...200 {
+            let m = try Self.reply(&responder, Self.query("big.service.consul", .a, id: id), DNSTruncationTests.big)
+            #expect(m.header.truncated && m.answers.count == 3)
+            seen.formUnion(m.answers.map { "\($0.data)" })
+        }
+        #expect(seen.count > 30, "the 3 records kept differ between queries: \(seen.count) of 40 seen")
+        #expect(responder.cache.count == 0)
     }
 }
 
