@@ -15,6 +15,14 @@ struct DNSAnswerCache {
         let type: UInt16
         let limit: Int
         let edns: Bool
+
+        // One pass over the name's bytes (the synthesized hash feeds them one by one).
+        func hash(into hasher: inout Hasher) {
+            name.withUnsafeBytes { hasher.combine(bytes: $0) }
+            hasher.combine(type)
+            hasher.combine(limit)
+            hasher.combine(edns)
+        }
     }
 
     private struct Entry {

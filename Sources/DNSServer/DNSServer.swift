@@ -26,7 +26,7 @@ public final class DNSServer {
     private var responder: DNSResponder
     private var forwarder: DNSForwarder?
     private var connections = 0
-    private var batch: DatagramBatch
+    private let batch: DatagramBatch
     /// The loop's handlers hold the server until `close()`.
     private var keepSelfAlive: DNSServer?
 

@@ -4,7 +4,7 @@ import Sockets
 
 /// Buffers for a batch of datagrams in and out (recvmmsg/sendmmsg): one
 /// system call moves up to `count` queries or answers.
-struct DatagramBatch {
+final class DatagramBatch {
     let count = Int(CSYSTEM_BATCH_MAX)
     let slot: Int
     private var input: [UInt8]
@@ -30,7 +30,7 @@ struct DatagramBatch {
     }
 
     /// Reads what is waiting, up to `count` datagrams; 0 when none.
-    mutating func receive(from fd: Int32) -> Int {
+    func receive(from fd: Int32) -> Int {
         let slot = Int32(slot), count = Int32(count)
         let n = input.withUnsafeMutableBufferPointer { buffers in
             inAddresses.withUnsafeMutableBufferPointer { addresses in
@@ -59,7 +59,7 @@ struct DatagramBatch {
     }
 
     /// Queues `bytes` as answer number `index`, to the sender of datagram `i`.
-    mutating func setReply(_ index: Int, bytes: [UInt8], addressOf i: Int) {
+    func setReply(_ index: Int, bytes: [UInt8], addressOf i: Int) {
         let length = min(bytes.count, slot)
         output.withUnsafeMutableBufferPointer { out in
             bytes.withUnsafeBufferPointer { src in
@@ -73,7 +73,7 @@ struct DatagramBatch {
     }
 
     /// Sends the first `n` queued answers.
-    mutating func send(_ n: Int, on fd: Int32) {
+    func send(_ n: Int, on fd: Int32) {
         guard n > 0 else { return }
         let slot = Int32(slot)
         let sent = output.withUnsafeBufferPointer { buffers in
