@@ -31,6 +31,17 @@ public struct MemberInfo: Sendable, Equatable {
     public func tag(_ key: String) -> String? { tags.first { $0.0 == key }?.1 }
 }
 
+extension MemberInfo.Status {
+    /// Serf's view of a SWIM status: a suspect is still alive.
+    init(_ status: SWIM.Status, leaving: Bool) {
+        switch status {
+        case .alive, .suspect: self = leaving ? .leaving : .alive
+        case .dead: self = .failed
+        case .left: self = .left
+        }
+    }
+}
+
 /// The running agent: its identity, its LAN gossip pool, joining and
 /// leaving. Lives on one event loop; every method MUST be called there.
 public final class Agent {
@@ -43,6 +54,8 @@ public final class Agent {
     private var retryJoiner: RetryJoiner?
     /// The catalog replica and this agent's own registrations.
     public let catalog: CatalogSync
+    /// The WAN pool (servers) and requests for other datacenters.
+    public private(set) var federation: Federation!
     private let startedAt: Instant
 
     public init(config: AgentConfig, loop: EventLoop) throws {
@@ -69,6 +82,8 @@ public final class Agent {
                                      taggedAddresses: ["lan": ip, "wan": ip], owner: config.nodeName)
         catalog = CatalogSync(local: own, pool: lan, loop: loop, dataDir: config.dataDir)
         lan.delegate = catalog
+        federation = Federation(agent: self)
+        try federation.start()
         registerConfiguredDefinitions()
         Log.info("agent", "started: node=\(config.nodeName) id=\(nodeID) dc=\(config.datacenter) server=\(config.server) lan=\(bind) advertise=\(advertise)")
         if !config.retryJoin.isEmpty {
@@ -113,15 +128,8 @@ public final class Agent {
     /// The LAN members in Consul's shape, this agent included.
     public func lanMembers() -> [MemberInfo] {
         lan.members.map { m in
-            var status: MemberInfo.Status
-            switch m.status {
-            case .alive, .suspect: status = .alive
-            case .dead: status = .failed
-            case .left: status = .left
-            }
-            if m.name == config.nodeName && isLeaving { status = .leaving }
-            return MemberInfo(name: m.name, address: m.address.ip, port: m.address.port,
-                              tags: MemberTags.decode(m.meta), status: status)
+            MemberInfo(name: m.name, address: m.address.ip, port: m.address.port, tags: MemberTags.decode(m.meta),
+                       status: MemberInfo.Status(m.status, leaving: m.name == config.nodeName && isLeaving))
         }
     }
 
@@ -172,10 +180,17 @@ public final class Agent {
         guard !isLeaving else { return }
         isLeaving = true
         retryJoiner?.stop()
+        // Both pools at once: a server leaves the WAN as it leaves the LAN.
+        var remaining = 2
+        let finished = {
+            remaining -= 1
+            if remaining == 0 { completion() }
+        }
+        federation.leave(completion: finished)
         Log.info("agent", "gracefully leaving the LAN pool")
         lan.leave(propagation: .seconds(1)) {
             Log.info("agent", "left the LAN pool")
-            completion()
+            finished()
         }
     }
 }

@@ -114,6 +114,9 @@ public enum MemberTags {
     }
 
     /// The tags a Consul agent sets on its LAN member.
+    /// A server's WAN tags are its LAN tags (Consul's are the same set).
+    public static func wan(config: AgentConfig, nodeID: String) -> [(String, String)] { lan(config: config, nodeID: nodeID) }
+
     public static func lan(config: AgentConfig, nodeID: String) -> [(String, String)] {
         var tags: [(String, String)] = [
             ("build", FedagentVersion.version + ":fedagent"),

@@ -9,6 +9,9 @@ public enum DNSOutcome: Sendable, Equatable {
     /// A name outside our domains with recursors configured: the shell
     /// forwards the query and relays the answer.
     case forward(DNSMessage)
+    /// A name in another datacenter: the shell sends the query there
+    /// (through the servers) and relays its answer.
+    case forwardToDatacenter(String)
     /// Not worth an answer (too short to carry an ID, or itself a response).
     case drop
 }
@@ -41,9 +44,29 @@ public struct DNSResponder: Sendable {
             if let bytes = cache.answer(key, to: query, random: &random) { return .reply(bytes) }
         }
         guard let plan = answer(query, snapshot: snapshot) else { return .forward(query) }
+        if let dc = plan.datacenter { return .forwardToDatacenter(dc) }
         let (bytes, cut) = encode(plan, limit: limit)
         if let key, !cut { cache.store(key, bytes, question: query.questions[0]) }
         return .reply(bytes)
+    }
+
+    /// The answer when another datacenter could not answer `packet`:
+    /// NXDOMAIN with the SOA when no path to it exists, else SERVFAIL.
+    public func datacenterFailure(_ packet: [UInt8], noPath: Bool, transport: DNSTransport) -> [UInt8]? {
+        guard let query = try? DNSMessage.decode(packet), let question = query.questions.first,
+              let domain = settings.domains.first(where: question.name.hasSuffix) else { return nil }
+        var plan = Plan(response: DNSMessage(header: DNSHeader(id: query.header.id), questions: query.questions))
+        plan.response.header.isResponse = true
+        plan.response.header.recursionDesired = query.header.recursionDesired
+        plan.response.header.recursionAvailable = settings.recursionAvailable
+        if query.edns != nil { plan.response.edns = EDNS(udpPayloadSize: UInt16(settings.maxUDPSize)) }
+        if noPath {
+            plan.response.header.authoritative = true
+            AnswerBuilder(settings: settings, snapshot: .empty, domain: domain, question: question).nameError(&plan)
+        } else {
+            plan.response.header.rcode = .servFail
+        }
+        return encode(plan, limit: sizeLimit(query, transport)).bytes
     }
 
     /// FORMERR for a malformed query whose header we can still read;
@@ -63,6 +86,8 @@ public struct DNSResponder: Sendable {
     struct Plan {
         var response: DNSMessage
         var answers: [(record: DNSRecord, extras: [DNSRecord])] = []
+        /// Set when another datacenter must answer.
+        var datacenter: String?
     }
 
     /// The answer to a decoded query; nil when it should be forwarded.
@@ -93,8 +118,10 @@ public struct DNSResponder: Sendable {
             builder.service(instances, ttl: settings.ttl(forService: name), &plan)
         case .node(let name, let dc) where builder.isLocal(dc): builder.node(name, &plan)
         case .address(let address, let dc) where builder.isLocal(dc): builder.address(address, &plan)
+        case .service(_, _, let dc?), .node(_, let dc?), .address(_, let dc?):
+            guard settings.federated else { builder.nameError(&plan); break }
+            plan.datacenter = String(decoding: dc, as: UTF8.self)
         case .service, .node, .address, .unknown:
-            // Other datacenters come with WAN federation.
             builder.nameError(&plan)
         }
         return plan

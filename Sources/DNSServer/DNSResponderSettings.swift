@@ -15,6 +15,9 @@ public struct DNSResponderSettings: Sendable {
     public var soaMinTTL: UInt32 = 0
     /// Recursors are configured: names outside the domains are forwarded.
     public var recursionAvailable = false
+    /// Names in other datacenters are sent there (WAN federation); when
+    /// false they are NXDOMAIN.
+    public var federated = false
     /// The largest UDP answer we send, whatever a client offers (EDNS0).
     public var maxUDPSize = 4096
 
@@ -36,6 +39,7 @@ public struct DNSResponderSettings: Sendable {
         enableTruncate = d.enableTruncate
         soaMinTTL = UInt32(clamping: d.soaMinTTL)
         recursionAvailable = !config.recursors.isEmpty
+        federated = true
     }
 
     static func seconds(_ goDuration: String) -> UInt32 {

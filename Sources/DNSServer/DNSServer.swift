@@ -14,6 +14,29 @@ public final class DNSSnapshotHolder: Sendable {
     public func replace(_ snapshot: DNSSnapshot) { current.withLock { $0 = snapshot } }
 }
 
+/// Carries a query to another datacenter (through the agent's federation,
+/// on the agent's loop) and brings the outcome back to the DNS loop.
+public struct DNSRemote: Sendable {
+    public enum Outcome: Sendable {
+        case answer([UInt8])
+        /// No such datacenter is known.
+        case noPath
+        case failed
+    }
+
+    public let send: @Sendable (_ packet: [UInt8], _ datacenter: String, _ tcp: Bool,
+                                _ done: @escaping @Sendable (Outcome) -> Void) -> Void
+
+    public init(send: @escaping @Sendable ([UInt8], String, Bool, @escaping @Sendable (Outcome) -> Void) -> Void) {
+        self.send = send
+    }
+}
+
+/// A loop-confined value handed across threads; only touched on its loop.
+struct LoopBound<Value>: @unchecked Sendable {
+    let value: Value
+}
+
 /// DNS over UDP and TCP on one port (RFC 1035 §4.2; TCP framing with a
 /// 2-byte length, several queries per connection, RFC 7766). UDP reads
 /// and writes go in batches (recvmmsg/sendmmsg). Loop-confined.
@@ -25,6 +48,7 @@ public final class DNSServer {
     private let holder: DNSSnapshotHolder
     private var responder: DNSResponder
     private var forwarder: DNSForwarder?
+    private let remote: DNSRemote?
     private var connections = 0
     private let batch: DatagramBatch
     /// The loop's handlers hold the server until `close()`.
@@ -38,8 +62,10 @@ public final class DNSServer {
     static let querySlot = 4096
 
     public init(bind: Endpoint, settings: DNSResponderSettings, recursors: [Endpoint] = [],
-                recursorTimeout: Duration = .seconds(2), holder: DNSSnapshotHolder, loop: EventLoop) throws(SocketError) {
+                recursorTimeout: Duration = .seconds(2), remote: DNSRemote? = nil, holder: DNSSnapshotHolder,
+                loop: EventLoop) throws(SocketError) {
         self.loop = loop
+        self.remote = remote
         self.holder = holder
         responder = DNSResponder(settings: settings, seed: UInt64(truncatingIfNeeded: Instant.monotonicNow().nanoseconds))
         batch = DatagramBatch(slot: max(Self.querySlot, settings.maxUDPSize))
@@ -94,6 +120,9 @@ public final class DNSServer {
                 case .forward(let message):
                     guard let client = batch.peer(i) else { continue }
                     forward(message, original: query, to: .udp(client))
+                case .forwardToDatacenter(let dc):
+                    guard let client = batch.peer(i) else { continue }
+                    askDatacenter(dc, query, for: .udp(client))
                 case .drop:
                     continue
                 }
@@ -132,6 +161,7 @@ public final class DNSServer {
         switch responder.respond(to: query, snapshot: holder.snapshot, transport: .tcp) {
         case .reply(let bytes): connection.write(Self.framed(bytes))
         case .forward(let message): forward(message, original: query, to: .tcp(connection))
+        case .forwardToDatacenter(let dc): askDatacenter(dc, query, for: .tcp(connection))
         case .drop: connection.close()
         }
     }
@@ -151,6 +181,35 @@ public final class DNSServer {
             case .udp(let peer): bytes.withUnsafeBytes { _ = self.udp.sendTo($0, peer) }
             case .tcp(let connection): connection.write(Self.framed(bytes))
             }
+        }
+    }
+
+    // MARK: - Other datacenters
+
+    private func askDatacenter(_ dc: String, _ query: [UInt8], for client: DNSForwarder.Client) {
+        let tcp: Bool
+        if case .tcp = client { tcp = true } else { tcp = false }
+        guard let remote else { return reply(responder.datacenterFailure(query, noPath: true, transport: .udp), to: client) }
+        let me = LoopBound(value: (self, client)), loop = self.loop
+        remote.send(query, dc, tcp) { outcome in
+            loop.execute {
+                let (server, client) = me.value
+                switch outcome {
+                case .answer(let bytes): server.reply(bytes, to: client)
+                case .noPath, .failed:
+                    var isNoPath = false
+                    if case .noPath = outcome { isNoPath = true }
+                    server.reply(server.responder.datacenterFailure(query, noPath: isNoPath, transport: tcp ? .tcp : .udp), to: client)
+                }
+            }
+        }
+    }
+
+    private func reply(_ bytes: [UInt8]?, to client: DNSForwarder.Client) {
+        guard let bytes else { return }
+        switch client {
+        case .udp(let peer): bytes.withUnsafeBytes { _ = udp.sendTo($0, peer) }
+        case .tcp(let connection): connection.write(Self.framed(bytes))
         }
     }
 

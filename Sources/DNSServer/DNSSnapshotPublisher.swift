@@ -50,20 +50,23 @@ public final class DNSInterface: Sendable {
     private let loop: EventLoop
 
     /// Binds the server (on the DNS thread) and returns once it listens,
-    /// or throws what the bind threw.
-    public static func start(config: AgentConfig, holder: DNSSnapshotHolder) throws -> DNSInterface {
+    /// or throws what the bind threw. Call on the agent's loop thread.
+    public static func start(agent: Agent, holder: DNSSnapshotHolder) throws -> DNSInterface {
+        let config = agent.config
         guard let bind = Endpoint(ip: config.clientAddress, port: config.dnsPort) else {
             throw SocketError("DNS bind: invalid client address \(config.clientAddress)", errno: EINVAL)
         }
         let recursors = config.recursors.compactMap { Endpoint(parsing: $0, defaultPort: 53) }
         let timeout = GoDuration.parse(config.dns.recursorTimeout) ?? .seconds(2)
         let settings = DNSResponderSettings(config: config)
+        let remote = remoteDatacenters(agent)
+        serveOtherDatacenters(agent, settings: settings, holder: holder)
         let loop = try EventLoop.startThread()
         let outcome = Mutex<Result<Endpoint, SocketError>?>(nil)
         loop.execute {
             do throws(SocketError) {
                 let server = try DNSServer(bind: bind, settings: settings, recursors: recursors,
-                                           recursorTimeout: timeout, holder: holder, loop: loop)
+                                           recursorTimeout: timeout, remote: remote, holder: holder, loop: loop)
                 outcome.withLock { $0 = .success(server.endpoint) }
             } catch {
                 outcome.withLock { $0 = .failure(error) }
@@ -89,4 +92,34 @@ public final class DNSInterface: Sendable {
     }
 
     public func stop() { loop.stop() }
+
+    /// Queries for other datacenters leave through the agent's federation,
+    /// on the agent's loop.
+    private static func remoteDatacenters(_ agent: Agent) -> DNSRemote {
+        let federation = LoopBound(value: agent.federation!), agentLoop = agent.loop
+        return DNSRemote { packet, dc, tcp, done in
+            agentLoop.execute {
+                federation.value.forward(.dns(packet: packet, tcp: tcp), to: dc) { answer in
+                    switch answer {
+                    case .dns(let bytes): done(.answer(bytes))
+                    case .failure(let failure) where failure.code == .noPath: done(.noPath)
+                    default: done(.failed)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Queries other datacenters send here are answered on the agent's
+    /// loop, from the same snapshots as local ones.
+    private static func serveOtherDatacenters(_ agent: Agent, settings: DNSResponderSettings, holder: DNSSnapshotHolder) {
+        final class Box { var responder: DNSResponder; init(_ r: DNSResponder) { responder = r } }
+        let box = Box(DNSResponder(settings: settings, seed: UInt64(truncatingIfNeeded: Instant.monotonicNow().nanoseconds) ^ 0xdc))
+        agent.federation.serveDNS = { packet, tcp in
+            guard case .reply(let bytes) = box.responder.respond(to: packet, snapshot: holder.snapshot, transport: tcp ? .tcp : .udp) else {
+                return nil
+            }
+            return bytes
+        }
+    }
 }

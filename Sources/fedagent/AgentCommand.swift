@@ -47,7 +47,7 @@ enum AgentCommand {
             var dnsPublisher: DNSSnapshotPublisher?
             if config.dnsPort != 0 {
                 let publisher = DNSSnapshotPublisher(agent: agent)
-                let dns = try DNSInterface.start(config: config, holder: publisher.holder)
+                let dns = try DNSInterface.start(agent: agent, holder: publisher.holder)
                 dnsPublisher = publisher
                 Log.info("agent", "DNS on \(dns.endpoint) (UDP and TCP), domain \(config.domain)")
             }

@@ -8,7 +8,7 @@ extension ConsulAPI {
         switch (path.first ?? "", path.count) {
         case ("members", 1):
             if let bad = Self.require(request, "GET") { return respond(bad) }
-            let members = Self.isTrue(request, "wan") ? [] : agent.lanMembers()
+            let members = Self.isTrue(request, "wan") ? agent.federation.members() : agent.lanMembers()
             respond(Self.json(request) { w in
                 w.beginArray()
                 for m in members { Self.writeMember(m, &w) }
@@ -19,10 +19,8 @@ extension ConsulAPI {
             respond(Self.json(request) { w in writeSelf(&w) })
         case ("join", 2):
             if let bad = Self.require(request, "PUT") { return respond(bad) }
-            if Self.isTrue(request, "wan") {
-                return respond(Self.text(500, "WAN join is not available: this agent has no WAN pool yet"))
-            }
-            agent.join([path[1]]) { result in
+            let join = Self.isTrue(request, "wan") ? agent.federation.join : agent.join
+            join([path[1]]) { result in
                 switch result {
                 case .success: respond(Self.empty())
                 case .failure(let error): respond(Self.text(500, error.description))
@@ -41,7 +39,8 @@ extension ConsulAPI {
             respond(Self.empty())
         case ("force-leave", 2):
             if let bad = Self.require(request, "PUT") { return respond(bad) }
-            switch agent.forceLeave(path[1]) {
+            let result = Self.isTrue(request, "wan") ? agent.federation.forceLeave(path[1]) : agent.forceLeave(path[1])
+            switch result {
             case .success: respond(Self.empty())
             case .failure(let error): respond(Self.text(500, error.description))
             }
@@ -146,6 +145,16 @@ extension ConsulAPI {
         w.field("pending_broadcasts", String(lan.pendingBroadcasts))
         w.field("dropped_packets", String(agent.lan.droppedPackets))
         w.endObject()
+        if let wan = agent.federation.wan {
+            w.key("serf_wan")
+            w.beginObject()
+            w.field("members", String(wan.instance.memberCount))
+            w.field("alive", String(wan.instance.liveMemberCount))
+            w.field("health_score", String(wan.instance.healthScore))
+            w.field("incarnation", String(wan.instance.incarnation))
+            w.field("dropped_packets", String(wan.droppedPackets))
+            w.endObject()
+        }
         w.endObject()
         w.key("Meta")
         w.beginObject()

@@ -60,7 +60,12 @@ extension ConsulAPI {
             .filter { Self.matchesNodeMeta(request, $0) }
         switch (path.first ?? "", path.count) {
         case ("datacenters", 1):
-            respond(Self.json(request) { $0.stringArray([agent.config.datacenter]) })
+            agent.federation.forward(.datacenters, to: agent.config.datacenter) { answer in
+                guard case .datacenters(let names) = answer else {
+                    return respond(Self.forwardingFailure(answer))
+                }
+                respond(Self.json(request) { $0.stringArray(names) })
+            }
         case ("nodes", 1):
             respond(indexed(request) { w in
                 w.beginArray()

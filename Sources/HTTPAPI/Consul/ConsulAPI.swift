@@ -21,6 +21,10 @@ public final class ConsulAPI {
         self.agent = agent
         blocking = BlockingQueries(loop: agent.loop)
         agent.catalog.observeChanges { [weak self] in self?.blocking.catalogChanged() }
+        agent.federation.serveHTTP = { [weak self] method, target, body, reply in
+            guard let self else { return }
+            handle(HTTPRequest(method: method, target: target, body: body), { reply(Self.forwarded($0)) }, mayBlock: true)
+        }
     }
 
     /// Blocking queries parked now (for stats and tests).
@@ -34,9 +38,19 @@ public final class ConsulAPI {
         let segments = request.pathSegments
         guard segments.count >= 2, segments[0] == "v1" else { return respond(Self.notFound()) }
         if let denied = authorize(request) { return respond(denied) }
-        // Other datacenters come with WAN federation; until then only ours has a path.
-        if let dc = request.query["dc"], !dc.isEmpty, dc.lowercased() != agent.config.datacenter {
-            return respond(Self.text(500, "No path to datacenter"))
+        // Reads of another datacenter go to it, through the servers.
+        if let dc = request.query["dc"]?.lowercased(), !dc.isEmpty, dc != agent.config.datacenter {
+            guard ["catalog", "health"].contains(segments[1]) else { return respond(Self.text(500, "No path to datacenter")) }
+            let timeout = Federation.timeout(forTarget: request.target)
+            agent.federation.forward(.http(method: request.method, target: request.target, body: request.body), to: dc, timeout: timeout) { answer in
+                guard case .http(let http) = answer else { return respond(Self.forwardingFailure(answer)) }
+                var response = HTTPResponse(status: http.status, body: http.body)
+                for (name, value) in http.headers {
+                    if name.lowercased() == "content-type" { response.contentType = value } else { response.headers.set(name, value) }
+                }
+                respond(response)
+            }
+            return
         }
         if mayBlock, request.method == "GET", ["catalog", "health"].contains(segments[1]),
            let indexText = request.query["index"] {
@@ -101,6 +115,19 @@ public final class ConsulAPI {
         var result: HTTPResponse?
         handle(request, { result = $0 }, mayBlock: false)
         return result
+    }
+
+    /// A response as it travels back to the datacenter that asked.
+    static func forwarded(_ response: HTTPResponse) -> RPC.HTTPAnswer {
+        var headers = response.headers.fields.map { ($0.name, $0.value) }
+        if let type = response.contentType { headers.append(("Content-Type", type)) }
+        return RPC.HTTPAnswer(status: response.status, headers: headers, body: response.body)
+    }
+
+    /// Consul's 500 for a datacenter without a path, or the RPC's reason.
+    static func forwardingFailure(_ answer: RPC.Answer) -> HTTPResponse {
+        guard case .failure(let failure) = answer else { return text(500, "rpc: unexpected answer") }
+        return text(500, failure.message)
     }
 
     /// ACL tokens (`X-Consul-Token`, `?token=`) will be checked here; for

@@ -1,0 +1,233 @@
+import Membership
+import Sockets
+
+/// WAN federation: servers (gateway peers) join the WAN gossip pool and
+/// serve the RPC port; every agent can send a request for another
+/// datacenter, which travels client → a live server of its datacenter →
+/// a live server of the target datacenter, whose own HTTP API or DNS
+/// responder answers from its catalog. Loop-confined.
+public final class Federation {
+    private unowned let agent: Agent
+    private var loop: EventLoop { agent.loop }
+    /// The WAN pool (servers only), members named `node.dc`.
+    public private(set) var wan: GossipPool?
+    private var rpcServer: RPCServer?
+    private var clients: [Endpoint: RPCClient] = [:]
+    private var retryJoiner: RetryJoiner?
+    private var random = SeededRandom(seed: UInt64(truncatingIfNeeded: Instant.monotonicNow().nanoseconds) &* 0x9e37_79b9)
+
+    /// Answers an HTTP request for this datacenter (set by the HTTP API).
+    public var serveHTTP: ((_ method: String, _ target: String, _ body: [UInt8], _ reply: @escaping (RPC.HTTPAnswer) -> Void) -> Void)?
+    /// Answers a DNS query for this datacenter (set by the DNS server).
+    public var serveDNS: ((_ packet: [UInt8], _ tcp: Bool) -> [UInt8]?)?
+
+    /// How long a forwarded request may take when it is not a blocking query.
+    public static let requestTimeout: Duration = .seconds(30)
+
+    init(agent: Agent) {
+        self.agent = agent
+    }
+
+    /// Servers: binds the WAN pool and the RPC port, and starts `-retry-join-wan`.
+    func start() throws {
+        let config = agent.config
+        guard config.server else { return }
+        let bindIP = config.serfWANBind ?? config.bindAddress
+        guard let bind = Endpoint(ip: bindIP, port: config.serfWANPort) else {
+            throw AgentError("invalid WAN bind address \(bindIP)")
+        }
+        let advertiseIP = config.advertiseWANAddress ?? agent.advertise.ip
+        guard let advertise = Endpoint(ip: advertiseIP, port: config.serfWANPort) else {
+            throw AgentError("invalid WAN advertise address \(advertiseIP)")
+        }
+        let tags = MemberTags.wan(config: config, nodeID: agent.nodeID)
+        let pool = try GossipPool(label: "wan", name: "\(config.nodeName).\(config.datacenter)", bind: bind, advertise: advertise,
+                                  meta: MemberTags.encode(tags), settings: .wan, loop: loop)
+        wan = pool
+        guard let rpcBind = Endpoint(ip: config.bindAddress, port: config.serverPort) else {
+            throw AgentError("invalid RPC bind address \(config.bindAddress)")
+        }
+        rpcServer = try RPCServer(bind: rpcBind, loop: loop) { [unowned self] envelope, reply in handle(envelope, reply) }
+        Log.info("agent", "WAN pool on \(bind) as \(config.nodeName).\(config.datacenter), advertising \(advertise); server RPC on \(rpcBind)")
+        if !config.retryJoinWAN.isEmpty {
+            retryJoiner = RetryJoiner(addresses: config.retryJoinWAN, defaultPort: config.serfWANPort, loop: loop) { [unowned self] endpoints, done in
+                wan?.join(endpoints) { ok, errors in
+                    for e in errors { Log.warn("agent", "WAN join: \(e)") }
+                    if ok > 0 { Log.info("agent", "WAN join completed, synced with \(ok) servers") }
+                    done(ok > 0)
+                }
+            }
+            retryJoiner?.start()
+        }
+    }
+
+    /// Leaves the WAN pool (servers), then calls `completion`.
+    func leave(completion: @escaping () -> Void) {
+        retryJoiner?.stop()
+        rpcServer?.close()
+        guard let wan else { return completion() }
+        Log.info("agent", "gracefully leaving the WAN pool")
+        wan.leave(propagation: .seconds(1)) {
+            Log.info("agent", "left the WAN pool")
+            completion()
+        }
+    }
+
+    // MARK: - WAN membership
+
+    /// WAN members in Consul's shape (`node.dc`).
+    public func members() -> [MemberInfo] {
+        guard let wan else { return [] }
+        return wan.members.map { m in
+            MemberInfo(name: m.name, address: m.address.ip, port: m.address.port, tags: MemberTags.decode(m.meta),
+                       status: MemberInfo.Status(m.status, leaving: m.name == wan.instance.name && agent.isLeaving))
+        }
+    }
+
+    public func join(_ addresses: [String], completion: @escaping (Result<Int, AgentError>) -> Void) {
+        guard let wan else { return completion(.failure(AgentError("WAN join requires a server agent (-server)"))) }
+        var endpoints: [Endpoint] = []
+        for text in addresses {
+            guard let e = Endpoint(parsing: text, defaultPort: agent.config.serfWANPort) else {
+                return completion(.failure(AgentError("invalid address \"\(text)\": expected an IP address with an optional port")))
+            }
+            endpoints.append(e)
+        }
+        wan.join(endpoints) { ok, errors in
+            completion(ok > 0 ? .success(ok) : .failure(AgentError("failed to join \(addresses.joined(separator: ", ")): \(errors.joined(separator: "; "))")))
+        }
+    }
+
+    public func forceLeave(_ node: String) -> Result<Void, AgentError> {
+        guard let wan, wan.instance.member(named: node) != nil else {
+            return .failure(AgentError("agent: No node found with name '\(node)'"))
+        }
+        _ = wan.forceLeave(node)
+        return .success(())
+    }
+
+    /// Every datacenter the WAN pool knows, nearest first: ours, then by
+    /// the median round trip of the probes to its servers, then by name.
+    public func knownDatacenters() -> [String] {
+        let own = agent.config.datacenter
+        var trips: [String: [Duration]] = [own: []]
+        // A datacenter whose servers all left is gone (Consul keeps listing
+        // it, consul #5881); one whose servers failed is only unreachable.
+        for m in wan?.members ?? [] where m.status != .left {
+            guard let dc = MemberTags.decode(m.meta).first(where: { $0.0 == "dc" })?.1 else { continue }
+            trips[dc, default: []] += m.roundTrip.map { [$0] } ?? []
+        }
+        func median(_ dc: String) -> Duration {
+            if dc == own { return .zero }
+            let sorted = (trips[dc] ?? []).sorted()
+            return sorted.isEmpty ? .seconds(3600) : sorted[sorted.count / 2]
+        }
+        return trips.keys.sorted { (median($0), $0) < (median($1), $1) }
+    }
+
+    // MARK: - Forwarding
+
+    /// Sends `request` to datacenter `dc` and calls `done` with its answer.
+    public func forward(_ request: RPC.Request, to dc: String, timeout: Duration = requestTimeout,
+                        done: @escaping (RPC.Answer) -> Void) {
+        route(RPC.Envelope(datacenter: dc, hops: 0, request: request), timeout: timeout, done: done)
+    }
+
+    /// Our datacenter's answer, or the next hop's.
+    private func route(_ envelope: RPC.Envelope, timeout: Duration, done: @escaping (RPC.Answer) -> Void) {
+        if envelope.datacenter == agent.config.datacenter { return serveLocally(envelope.request, done) }
+        guard envelope.hops < 2 else { return done(.failure(.noPath)) }
+        var next = envelope
+        next.hops += 1
+        if wan != nil {
+            let servers = remoteServers(in: envelope.datacenter)
+            guard !servers.isEmpty else { return done(.failure(.noPath)) }
+            attempt(next, on: servers, timeout: timeout, done: done)
+        } else {
+            let servers = localServers()
+            guard !servers.isEmpty else { return done(.failure(RPC.Failure(.noServers, "No known Consul servers"))) }
+            attempt(next, on: servers, timeout: timeout, done: done)
+        }
+    }
+
+    /// Tries the servers in turn while connections fail; any answer
+    /// (including a timeout, which may have run on the far side) ends it.
+    private func attempt(_ envelope: RPC.Envelope, on servers: [Endpoint], timeout: Duration, done: @escaping (RPC.Answer) -> Void) {
+        guard let server = servers.first else { return done(.failure(.noPath)) }
+        client(for: server).send(envelope, timeout: timeout) { [weak self] answer in
+            if case .failure(let f) = answer, f.code == .connectionLost, servers.count > 1, let self {
+                Log.debug("rpc", "\(server) unreachable for \(envelope.datacenter): trying another server")
+                return attempt(envelope, on: Array(servers.dropFirst()), timeout: timeout, done: done)
+            }
+            done(answer)
+        }
+    }
+
+    private func client(for endpoint: Endpoint) -> RPCClient {
+        if let c = clients[endpoint] { return c }
+        let c = RPCClient(endpoint: endpoint, loop: loop)
+        clients[endpoint] = c
+        return c
+    }
+
+    /// Live servers of `dc` in the WAN pool, as RPC endpoints, in random order.
+    private func remoteServers(in dc: String) -> [Endpoint] {
+        var servers: [Endpoint] = []
+        for m in wan?.members ?? [] where m.status.isLive {
+            let tags = MemberTags.decode(m.meta)
+            guard tags.first(where: { $0.0 == "dc" })?.1 == dc else { continue }
+            let port = tags.first(where: { $0.0 == "port" }).flatMap { UInt16($0.1) } ?? 8300
+            if let e = Endpoint(ip: m.address.ip, port: port) { servers.append(e) }
+        }
+        servers.shuffle(using: &random)
+        return servers
+    }
+
+    /// Live servers of our datacenter (from LAN member tags), in random order.
+    private func localServers() -> [Endpoint] {
+        var servers = agent.serverAddresses().compactMap { Endpoint(parsing: $0, defaultPort: 8300) }
+        servers.shuffle(using: &random)
+        return servers
+    }
+
+    // MARK: - Serving
+
+    /// An RPC request from a peer: ours to answer, or to pass on.
+    private func handle(_ envelope: RPC.Envelope, _ reply: @escaping (RPC.Answer) -> Void) {
+        let timeout: Duration
+        if case .http(_, let target, _) = envelope.request { timeout = Self.timeout(forTarget: target) } else { timeout = Self.requestTimeout }
+        route(envelope, timeout: timeout, done: reply)
+    }
+
+    private func serveLocally(_ request: RPC.Request, _ done: @escaping (RPC.Answer) -> Void) {
+        switch request {
+        case .http(let method, let target, let body):
+            guard let serveHTTP else { return done(.failure(RPC.Failure(.badRequest, "rpc: no HTTP API here"))) }
+            serveHTTP(method, target, body) { done(.http($0)) }
+        case .dns(let packet, let tcp):
+            guard let answer = serveDNS?(packet, tcp) else { return done(.failure(RPC.Failure(.badRequest, "rpc: no DNS answer"))) }
+            done(.dns(answer))
+        case .datacenters:
+            if wan != nil { return done(.datacenters(knownDatacenters())) }
+            // A client asks a server of its datacenter, which sees the WAN.
+            let servers = localServers()
+            guard !servers.isEmpty else { return done(.datacenters([agent.config.datacenter])) }
+            attempt(RPC.Envelope(datacenter: agent.config.datacenter, hops: 2, request: .datacenters), on: servers,
+                    timeout: Self.requestTimeout, done: done)
+        }
+    }
+
+    /// Blocking queries (`?index=&wait=`) may take their whole wait on the
+    /// far side: the deadline covers it (plus Consul's wait/16 jitter).
+    public static func timeout(forTarget target: String) -> Duration {
+        let query = target.split(separator: "?", maxSplits: 1).dropFirst().first ?? ""
+        var blocking = false
+        var wait: Duration = .seconds(300)
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            if parts.first == "index" { blocking = true }
+            if parts.first == "wait", parts.count == 2, let d = GoDuration.parse(String(parts[1])) { wait = min(d, .seconds(600)) }
+        }
+        return blocking ? wait + wait / 16 + .seconds(15) : requestTimeout
+    }
+}

@@ -1,0 +1,179 @@
+import Sockets
+
+/// Splits a TCP byte stream into RPC frames (u32 length + body).
+struct RPCFramer {
+    private var buffer: [UInt8] = []
+    private var offset = 0
+
+    enum Failure: Error { case tooLarge(Int) }
+
+    /// Appends received bytes and returns the complete frame bodies.
+    mutating func feed(_ bytes: UnsafeRawBufferPointer) throws(Failure) -> [[UInt8]] {
+        buffer.append(contentsOf: bytes)
+        var frames: [[UInt8]] = []
+        while buffer.count - offset >= 4 {
+            let length = Int(buffer[offset]) << 24 | Int(buffer[offset + 1]) << 16 | Int(buffer[offset + 2]) << 8 | Int(buffer[offset + 3])
+            guard length <= RPC.frameLimit else { throw .tooLarge(length) }
+            guard buffer.count - offset - 4 >= length else { break }
+            frames.append(Array(buffer[(offset + 4)..<(offset + 4 + length)]))
+            offset += 4 + length
+        }
+        if offset > 0 && offset == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            offset = 0
+        } else if offset > 1 << 16 {
+            buffer.removeFirst(offset)
+            offset = 0
+        }
+        return frames
+    }
+}
+
+/// One reused connection to a server's RPC port, carrying many requests at
+/// once (tagged by ID), each with its own deadline; at most
+/// `inFlightLimit` at a time. Connects on first use and again after a
+/// loss. Loop-confined.
+final class RPCClient {
+    let endpoint: Endpoint
+    private let loop: EventLoop
+    private var connection: TCPConnection?
+    private var framer = RPCFramer()
+    private var pending: [UInt64: (timer: TimerID, done: (RPC.Answer) -> Void)] = [:]
+    private var nextID: UInt64 = 1
+    static let inFlightLimit = 4096
+    static let connectTimeout: Duration = .seconds(5)
+
+    init(endpoint: Endpoint, loop: EventLoop) {
+        self.endpoint = endpoint
+        self.loop = loop
+    }
+
+    var inFlight: Int { pending.count }
+
+    func send(_ envelope: RPC.Envelope, timeout: Duration, done: @escaping (RPC.Answer) -> Void) {
+        guard pending.count < Self.inFlightLimit else {
+            return done(.failure(RPC.Failure(.overloaded, "rpc: \(Self.inFlightLimit) requests in flight to \(endpoint)")))
+        }
+        guard let connection = connection ?? connect() else {
+            return done(.failure(RPC.Failure(.connectionLost, "rpc: cannot connect to \(endpoint)")))
+        }
+        let id = nextID
+        nextID += 1
+        let timer = loop.schedule(after: timeout) { [weak self] in
+            guard let entry = self?.pending.removeValue(forKey: id) else { return }
+            entry.done(.failure(RPC.Failure(.timeout, "rpc: no answer from \(self?.endpoint.description ?? "server") in \(timeout)")))
+        }
+        pending[id] = (timer, done)
+        connection.write(RPC.encode(.request(id: id, envelope)))
+    }
+
+    func close() {
+        connection?.close()
+    }
+
+    private func connect() -> TCPConnection? {
+        guard let c = try? TCPConnection.connect(to: endpoint, loop: loop, timeout: Self.connectTimeout) else { return nil }
+        framer = RPCFramer()
+        c.onBytes = { [weak self] c, bytes in
+            guard let self, c === connection else { return }
+            do {
+                for body in try framer.feed(bytes) { receive(body) }
+            } catch {
+                Log.warn("rpc", "dropping connection to \(endpoint): oversized frame")
+                c.close()
+            }
+        }
+        c.onClose = { [weak self] c, error in
+            guard let self, c === connection else { return }
+            connection = nil
+            if let error { Log.debug("rpc", "connection to \(endpoint) lost: \(error)") }
+            failAll(RPC.Failure(.connectionLost, "rpc: connection to \(endpoint) lost"))
+        }
+        connection = c
+        return c
+    }
+
+    private func receive(_ body: [UInt8]) {
+        guard case .answer(let id, let answer)? = try? RPC.decode(body) else {
+            return Log.debug("rpc", "dropped a malformed frame from \(endpoint)")
+        }
+        guard let entry = pending.removeValue(forKey: id) else { return }
+        loop.cancel(entry.timer)
+        entry.done(answer)
+    }
+
+    private func failAll(_ failure: RPC.Failure) {
+        let all = pending
+        pending = [:]
+        for entry in all.values {
+            loop.cancel(entry.timer)
+            entry.done(.failure(failure))
+        }
+    }
+}
+
+/// Accepts RPC connections on the server port and hands each request to
+/// `handler`, which answers once (possibly later: a blocking query).
+/// Bounded: connections, requests in flight per connection, frame size.
+final class RPCServer {
+    typealias Handler = (RPC.Envelope, _ reply: @escaping (RPC.Answer) -> Void) -> Void
+
+    let endpoint: Endpoint
+    private var listener: TCPListener?
+    private let loop: EventLoop
+    private let handler: Handler
+    private var connections = 0
+    static let connectionLimit = 1024
+    static let inFlightLimit = 4096
+
+    init(bind: Endpoint, loop: EventLoop, handler: @escaping Handler) throws(SocketError) {
+        self.loop = loop
+        self.handler = handler
+        endpoint = bind
+        listener = try TCPListener(bind: bind, loop: loop) { [unowned self] socket, peer in accept(socket, peer) }
+    }
+
+    func close() {
+        listener?.close()
+        listener = nil
+    }
+
+    private func accept(_ socket: Socket, _ peer: Endpoint?) {
+        guard connections < Self.connectionLimit else {
+            Log.warn("rpc", "refused a connection from \(peer.map(String.init(describing:)) ?? "?"): \(Self.connectionLimit) open")
+            return socket.close()
+        }
+        connections += 1
+        let connection = TCPConnection(accepted: socket, peer: peer, loop: loop)
+        var framer = RPCFramer()
+        var inFlight = 0
+        connection.onBytes = { [unowned self] connection, bytes in
+            let bodies: [[UInt8]]
+            do {
+                bodies = try framer.feed(bytes)
+            } catch {
+                Log.warn("rpc", "closing \(peer.map(String.init(describing:)) ?? "?"): oversized frame")
+                return connection.close()
+            }
+            for body in bodies {
+                guard case .request(let id, let envelope)? = try? RPC.decode(body) else {
+                    Log.debug("rpc", "dropped a malformed frame from \(peer.map(String.init(describing:)) ?? "?")")
+                    continue
+                }
+                guard inFlight < Self.inFlightLimit else {
+                    connection.write(RPC.encode(.answer(id: id, .failure(RPC.Failure(.overloaded, "rpc: too many requests in flight")))))
+                    continue
+                }
+                inFlight += 1
+                var answered = false
+                handler(envelope) { [weak connection] answer in
+                    guard !answered else { return }
+                    answered = true
+                    inFlight -= 1
+                    connection?.write(RPC.encode(.answer(id: id, answer)))
+                }
+            }
+        }
+        connection.onClose = { [unowned self] _, _ in connections -= 1 }
+    }
+}
