@@ -131,6 +131,26 @@ import Testing
         #expect(try Self.ask("web.service.dc9.consul", .a).header.rcode == .nxDomain, "another datacenter, until federation")
     }
 
+    @Test func otherDatacentersAreAskedWhenFederated() throws {
+        var settings = DNSResponderSettings()
+        settings.federated = true
+        var responder = DNSResponder(settings: settings, seed: 1)
+        for (name, dc) in [("web.service.dc2.consul", "dc2"), ("s1.node.DC3.consul", "dc3"), ("0a000001.addr.dc2.consul", "dc2")] {
+            let query = DNSMessage(header: DNSHeader(id: 5), questions: [DNSQuestion(name: DNSName(name)!, type: .a)]).encode().bytes
+            #expect(responder.respond(to: query, snapshot: Self.snapshot, transport: .udp) == .forwardToDatacenter(dc), "\(name)")
+        }
+        let local = DNSMessage(questions: [DNSQuestion(name: DNSName("web.service.dc1.consul")!, type: .a)]).encode().bytes
+        guard case .reply = responder.respond(to: local, snapshot: Self.snapshot, transport: .udp) else {
+            Issue.record("our own datacenter is answered here")
+            return
+        }
+        let query = DNSMessage(header: DNSHeader(id: 6), questions: [DNSQuestion(name: DNSName("web.service.dc9.consul")!, type: .a)]).encode().bytes
+        let noPath = try DNSMessage.decode(try #require(responder.datacenterFailure(query, noPath: true, transport: .udp)))
+        #expect(noPath.header.id == 6 && noPath.header.rcode == .nxDomain && noPath.authority.first?.type == .soa)
+        let failed = try DNSMessage.decode(try #require(responder.datacenterFailure(query, noPath: false, transport: .udp)))
+        #expect(failed.header.rcode == .servFail)
+    }
+
     @Test func apexAnswersSOAAndNS() throws {
         let soa = try Self.ask("consul", .soa)
         #expect(soa.answers.first?.type == .soa)

@@ -14,7 +14,6 @@ public final class Federation {
     private var rpcServer: RPCServer?
     private var clients: [Endpoint: RPCClient] = [:]
     private var retryJoiner: RetryJoiner?
-    private var random = SeededRandom(seed: UInt64(truncatingIfNeeded: Instant.monotonicNow().nanoseconds) &* 0x9e37_79b9)
 
     /// Answers an HTTP request for this datacenter (set by the HTTP API).
     public var serveHTTP: ((_ method: String, _ target: String, _ body: [UInt8], _ reply: @escaping (RPC.HTTPAnswer) -> Void) -> Void)?
@@ -170,7 +169,8 @@ public final class Federation {
         return c
     }
 
-    /// Live servers of `dc` in the WAN pool, as RPC endpoints, in random order.
+    /// Live servers of `dc` in the WAN pool, as RPC endpoints, in this
+    /// agent's order of preference.
     private func remoteServers(in dc: String) -> [Endpoint] {
         var servers: [Endpoint] = []
         for m in wan?.members ?? [] where m.status.isLive {
@@ -179,15 +179,30 @@ public final class Federation {
             let port = tags.first(where: { $0.0 == "port" }).flatMap { UInt16($0.1) } ?? 8300
             if let e = Endpoint(ip: m.address.ip, port: port) { servers.append(e) }
         }
-        servers.shuffle(using: &random)
-        return servers
+        return preferred(servers)
     }
 
-    /// Live servers of our datacenter (from LAN member tags), in random order.
+    /// Live servers of our datacenter (from LAN member tags), in this
+    /// agent's order of preference.
     private func localServers() -> [Endpoint] {
-        var servers = agent.serverAddresses().compactMap { Endpoint(parsing: $0, defaultPort: 8300) }
-        servers.shuffle(using: &random)
-        return servers
+        preferred(agent.serverAddresses().compactMap { Endpoint(parsing: $0, defaultPort: 8300) })
+    }
+
+    /// Rendezvous hashing: each agent prefers the same server for as long
+    /// as it lives (different agents prefer different ones). Every replica
+    /// has its own `X-Consul-Index`, so a watcher whose blocking queries
+    /// all reach one server sees one index move forward; a random server
+    /// each time would answer at once with another's.
+    private func preferred(_ servers: [Endpoint]) -> [Endpoint] {
+        let me = agent.config.nodeName
+        func score(_ e: Endpoint) -> UInt64 {
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for byte in Array(me.utf8) + [0] + e.addressBytes + [UInt8(e.port >> 8), UInt8(e.port & 0xff)] {
+                hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+            }
+            return hash
+        }
+        return servers.sorted { score($0) > score($1) }
     }
 
     // MARK: - Serving
