@@ -19,6 +19,11 @@ final class TestAgent {
     let retryJoin: [String]
     fileprivate(set) var pid: pid_t?
     fileprivate(set) var starts = 0
+    /// When set, `Harness.start` runs this command line (program first)
+    /// instead of the binary with `arguments`: the binary wrapped in
+    /// `ip netns exec NS`, for instance, which execs in place, so the PID is
+    /// still the agent's.
+    var command: [String]?
 
     init(name: String, ip: String, ports: AgentPorts, dataDir: String, logPath: String, retryJoin: [String]) {
         self.name = name
@@ -52,6 +57,7 @@ final class Harness {
     private(set) var failed = false
     private var events: [String] = []
     private var commandCount = 0
+    private var teardownActions: [() -> Void] = []
     private let started = Clock.now
 
     /// Runs `body` with a fresh harness and always tears it down.
@@ -116,8 +122,9 @@ final class Harness {
     func start(_ agent: TestAgent) throws {
         guard agent.pid == nil else { throw SpawnError(description: "\(agent.name) is already running") }
         agent.starts += 1
-        FileIO.append(agent.logPath, "=== start #\(agent.starts): \(binary) \(agent.arguments.joined(separator: " "))\n")
-        agent.pid = try Spawn.start(binary, agent.arguments, environment: Spawn.environment(),
+        let commandLine = agent.command ?? [binary] + agent.arguments
+        FileIO.append(agent.logPath, "=== start #\(agent.starts): \(commandLine.joined(separator: " "))\n")
+        agent.pid = try Spawn.start(commandLine[0], Array(commandLine.dropFirst()), environment: Spawn.environment(),
                                     stdoutPath: agent.logPath, stderrPath: agent.logPath)
         note("started \(agent.name) pid \(agent.pid ?? 0) on \(agent.ip)")
     }
@@ -242,6 +249,13 @@ final class Harness {
 
     // MARK: - Teardown
 
+    /// Runs `action` at teardown, after every agent has been stopped and
+    /// before the report is printed (the last added runs first). Actions
+    /// may record failures with `check`.
+    func onTeardown(_ action: @escaping () -> Void) {
+        teardownActions.append(action)
+    }
+
     /// Stops every agent (SIGTERM, then SIGKILL after a grace period), reaps
     /// them, prints the logs if anything failed, and removes the temp dir
     /// (kept when FEDAGENT_IT_KEEP is set).
@@ -255,6 +269,9 @@ final class Harness {
             agent.pid = nil
             FileIO.append(agent.logPath, "=== teardown: \(status)\n")
         }
+        let actions = teardownActions
+        teardownActions = []
+        for action in actions.reversed() { action() }
         if failed { printReport() }
         if getenv("FEDAGENT_IT_KEEP") == nil {
             if let pid = try? Spawn.start("/bin/rm", ["-rf", "--", directory], environment: Spawn.environment(),
