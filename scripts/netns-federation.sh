@@ -78,6 +78,12 @@ fed_agent() {
     FED_PIDS+=($!)
 }
 
+fed_forget() {  # fed_forget PID: an agent that has exited (never signal a reused PID)
+    local kept=() pid
+    for pid in "${FED_PIDS[@]}"; do [ "$pid" = "$1" ] || kept+=("$pid"); done
+    FED_PIDS=("${kept[@]}")
+}
+
 fed_wait() {  # fed_wait SECONDS DESCRIPTION COMMAND...: polls until COMMAND succeeds
     local seconds=$1 what=$2; shift 2
     for _ in $(seq $((seconds * 5))); do
