@@ -174,13 +174,8 @@ public final class DNSServer {
 
     private func forward(_ message: DNSMessage, original: [UInt8], to client: DNSForwarder.Client) {
         guard let forwarder else { return }
-        forwarder.forward(original, id: message.header.id) { [weak self] reply in
-            guard let self else { return }
-            let bytes = reply ?? Self.serverFailure(message)
-            switch client {
-            case .udp(let peer): bytes.withUnsafeBytes { _ = self.udp.sendTo($0, peer) }
-            case .tcp(let connection): connection.write(Self.framed(bytes))
-            }
+        forwarder.forward(original, id: message.header.id) { [weak self] answer in
+            self?.reply(answer ?? Self.serverFailure(message), to: client)
         }
     }
 

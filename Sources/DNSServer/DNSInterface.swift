@@ -1,0 +1,85 @@
+import Agent
+import Glibc
+import Sockets
+import Synchronization
+
+/// The agent's DNS interface: a server on its own thread and loop,
+/// answering from snapshots the agent's loop publishes.
+public final class DNSInterface: Sendable {
+    public let endpoint: Endpoint
+    private let loop: EventLoop
+
+    /// Binds the server (on the DNS thread) and returns once it listens,
+    /// or throws what the bind threw. Call on the agent's loop thread.
+    public static func start(agent: Agent, holder: DNSSnapshotHolder) throws -> DNSInterface {
+        let config = agent.config
+        guard let bind = Endpoint(ip: config.clientAddress, port: config.dnsPort) else {
+            throw SocketError("DNS bind: invalid client address \(config.clientAddress)", errno: EINVAL)
+        }
+        let recursors = config.recursors.compactMap { Endpoint(parsing: $0, defaultPort: 53) }
+        let timeout = GoDuration.parse(config.dns.recursorTimeout) ?? .seconds(2)
+        let settings = DNSResponderSettings(config: config)
+        let remote = remoteDatacenters(agent)
+        serveOtherDatacenters(agent, settings: settings, holder: holder)
+        let loop = try EventLoop.startThread()
+        let outcome = Mutex<Result<Endpoint, SocketError>?>(nil)
+        loop.execute {
+            do throws(SocketError) {
+                let server = try DNSServer(bind: bind, settings: settings, recursors: recursors,
+                                           recursorTimeout: timeout, remote: remote, holder: holder, loop: loop)
+                outcome.withLock { $0 = .success(server.endpoint) }
+            } catch {
+                outcome.withLock { $0 = .failure(error) }
+            }
+        }
+        // Startup only, on the main thread: wait for the bind.
+        while true {
+            if let result = outcome.withLock({ $0 }) {
+                switch result {
+                case .success(let endpoint): return DNSInterface(endpoint: endpoint, loop: loop)
+                case .failure(let error):
+                    loop.stop()
+                    throw error
+                }
+            }
+            usleep(1000)
+        }
+    }
+
+    private init(endpoint: Endpoint, loop: EventLoop) {
+        self.endpoint = endpoint
+        self.loop = loop
+    }
+
+    public func stop() { loop.stop() }
+
+    /// Queries for other datacenters leave through the agent's federation,
+    /// on the agent's loop.
+    private static func remoteDatacenters(_ agent: Agent) -> DNSRemote {
+        let federation = LoopBound(value: agent.federation!), agentLoop = agent.loop
+        return DNSRemote { packet, dc, tcp, done in
+            agentLoop.execute {
+                federation.value.forward(.dns(packet: packet, tcp: tcp), to: dc) { answer in
+                    switch answer {
+                    case .dns(let bytes): done(.answer(bytes))
+                    case .failure(let failure) where failure.code == .noPath: done(.noPath)
+                    default: done(.failed)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Queries other datacenters send here are answered on the agent's
+    /// loop, from the same snapshots as local ones.
+    private static func serveOtherDatacenters(_ agent: Agent, settings: DNSResponderSettings, holder: DNSSnapshotHolder) {
+        final class Box { var responder: DNSResponder; init(_ r: DNSResponder) { responder = r } }
+        let box = Box(DNSResponder(settings: settings, seed: UInt64(truncatingIfNeeded: Instant.monotonicNow().nanoseconds) ^ 0xdc))
+        agent.federation.serveDNS = { packet, tcp in
+            guard case .reply(let bytes) = box.responder.respond(to: packet, snapshot: holder.snapshot, transport: tcp ? .tcp : .udp) else {
+                return nil
+            }
+            return bytes
+        }
+    }
+}
