@@ -12,7 +12,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Debian packages the tests use (command-line tools run by tests or by this
 # script); bind9-dnsutils brings dig, for the DNS tests.
-APT_PACKAGES="iproute2 procps bind9-dnsutils"
+APT_PACKAGES="iproute2 procps bind9-dnsutils curl"
 # Python packages from PyPI the tests use (none yet), installed with pip.
 PIP_PACKAGES="py-consul"
 

@@ -1,0 +1,546 @@
+// Isolated datacenters in Linux network namespaces (testing ladder, step 4),
+// on top of the process harness (spawning, logs, checks, teardown report).
+// Needs root and iproute2; tests that use it are skipped otherwise (see
+// `NetnsLab.unavailableReason`).
+//
+// Topology of a lab with D datacenters of S servers and C clients, for the
+// run's prefix P = fedit<test process pid>r<random tag>:
+//
+//   P-sw           the "switch": bridges br-dc1...br-dcD (one LAN per
+//                  datacenter) and br-wan, and the switch-side veth ends
+//                  dc<d><node>-lan (in br-dc<d>) and dc<d>s<i>-wan (in br-wan)
+//   P-dc<d><node>  one per agent, node s1...sS, c1...cC: lo up;
+//                  lan0 = A.B.<d>.<n>/24, n = i for s<i> and 10 + i for c<i>;
+//                  servers only: wan0 = A.B.100.<10d + i>/24
+//
+// A.B is 10.231 unless the host already uses part of 10.231.0.0/16 (then
+// the first free of 10.232, 10.233, 172.30, 172.29). The root namespace gets
+// no interface, address or route: veths are created inside the switch
+// namespace with their peer sent straight into the agent's namespace, and
+// `build` checks that the root's interfaces and addresses did not change.
+// Interface names need only be unique within a namespace, and every
+// namespace is the run's own, so they never collide with a crashed run's
+// leftovers; a new lab deletes the namespaces of runs whose test process is
+// gone.
+//
+// Agents run as `ip netns exec P-dc<d><node> fedagent agent ...`. iproute2's
+// `ip netns exec` (without -all) enters the namespace and execvp()s the
+// command in place, as setpriv does, so the PID the harness spawned is the
+// agent's own: `startAgents` checks that /proc/<pid>/exe is the fedagent
+// binary and /proc/<pid>/ns/net the agent's namespace before going on, and
+// every agent is ended by that PID. Each agent's HTTP and DNS listen on
+// 127.0.0.1:8500 and :8600 of its own namespace (each has its own loopback);
+// tests reach them with commands run inside it (curl, dig, the fedagent CLI).
+//
+// Teardown (also on failure): the harness stops every agent by PID, then the
+// lab kills whatever is still inside its namespaces (by PID, from
+// `ip netns pids`), deletes every namespace it created (which deletes their
+// veths and bridges) and records a failure if any namespace with its prefix
+// remains.
+
+import Glibc
+import JSON
+import Testing
+
+/// One agent of a `NetnsLab`, alone in its network namespace.
+final class LabAgent: CustomStringConvertible {
+    let datacenter: Int
+    /// The -node name: s1, s2... for servers, c1, c2... for clients;
+    /// unique within the datacenter only.
+    let node: String
+    let isServer: Bool
+    let namespace: String
+    let lanIP: String
+    /// The address on the WAN bridge; servers only.
+    let wanIP: String?
+    /// The harness's handle on the process (its PID, log and data dir).
+    let process: TestAgent
+
+    init(datacenter: Int, node: String, isServer: Bool, namespace: String, lanIP: String, wanIP: String?, process: TestAgent) {
+        self.datacenter = datacenter
+        self.node = node
+        self.isServer = isServer
+        self.namespace = namespace
+        self.lanIP = lanIP
+        self.wanIP = wanIP
+        self.process = process
+    }
+
+    /// dc1, dc2...
+    var dc: String { "dc\(datacenter)" }
+    /// dc2c1: the suffix of its namespace, its name in the harness's report.
+    var label: String { dc + node }
+    /// Its name in the WAN pool: s1.dc2.
+    var wanName: String { "\(node).\(dc)" }
+
+    var description: String {
+        "\(label) [\(namespace) lan0 \(lanIP)\(wanIP.map { ", wan0 \($0)" } ?? "")]"
+    }
+}
+
+/// What `curl` run inside an agent's namespace got.
+struct CurlResponse: CustomStringConvertible {
+    let request: String
+    let exit: ExitStatus
+    /// The HTTP status; nil when curl got no response at all.
+    let status: Int?
+    let body: String
+    let stderr: String
+
+    var description: String {
+        "\(request) -> \(status.map { "HTTP \($0)" } ?? "no response") (curl \(exit))"
+            + (stderr.isEmpty ? "" : " \(stderr.trimmingSpaces)") + ": \(body.prefix(3000))"
+    }
+}
+
+final class NetnsLab {
+    /// Every namespace a lab creates starts with this, then the test
+    /// process's PID (how stale ones are recognised).
+    static let namePrefix = "fedit"
+    static let wanBridge = "br-wan"
+    static func lanBridge(_ datacenter: Int) -> String { "br-dc\(datacenter)" }
+    /// The blocks (first two octets) a lab may use, in order of preference.
+    static let candidateBlocks: [(Int, Int)] = [(10, 231), (10, 232), (10, 233), (172, 30), (172, 29)]
+
+    let h: Harness
+    /// fedit<pid>r<tag>; every namespace of this lab is `<prefix>-<role>`.
+    let prefix: String
+    let switchNamespace: String
+    /// The first two octets of every address: "10.231".
+    let block: String
+    let ipPath: String
+    private(set) var agents: [LabAgent] = []
+    /// Namespaces created so far, in order.
+    private var created: [String] = []
+
+    // MARK: - Availability
+
+    /// Why namespaced tests cannot run here, or nil if they can: root,
+    /// iproute2 and a working `ip netns add` are needed.
+    static let unavailableReason: String? = {
+        guard geteuid() == 0 else { return "not running as root (euid \(geteuid()))" }
+        guard let ip = findProgram("ip") else { return "iproute2's `ip` is not installed" }
+        let probe = "\(namePrefix)\(getpid())probe"
+        let added = capture(ip, ["netns", "add", probe])
+        guard added.status == .exited(0) else {
+            return "`ip netns add \(probe)` failed (\(added.status)): \(added.stderr.trimmingSpaces)"
+        }
+        _ = capture(ip, ["netns", "delete", probe])
+        return nil
+    }()
+
+    /// For `.enabled`: prints (once) why the tests are skipped when they are.
+    static let isAvailable: Bool = {
+        if let reason = unavailableReason {
+            print("[netns] SKIPPING the isolated-datacenter tests: they need root and Linux network namespaces: \(reason)")
+            return false
+        }
+        return true
+    }()
+
+    // MARK: - Building
+
+    /// Runs `body` with a harness and a built lab of `datacenters` x
+    /// (`servers` + `clients`) agents (not started yet); always tears both
+    /// down. Returns the lab's prefix, so the caller can check afterwards
+    /// that nothing with it is left.
+    @discardableResult
+    static func run(_ name: String, datacenters: Int, servers: Int, clients: Int,
+                    _ body: (Harness, NetnsLab) throws -> Void) throws -> String {
+        var prefix = ""
+        try Harness.run(name) { h in
+            let lab = try NetnsLab(h, datacenters: datacenters, servers: servers, clients: clients)
+            prefix = lab.prefix
+            try lab.build()
+            try body(h, lab)
+        }
+        return prefix
+    }
+
+    /// Plans the lab (names, addresses, the agents' command lines) and
+    /// registers its teardown; creates nothing yet.
+    init(_ h: Harness, datacenters: Int, servers: Int, clients: Int) throws {
+        precondition((1...24).contains(datacenters) && (1...9).contains(servers) && (0...9).contains(clients))
+        self.h = h
+        guard let ip = Self.findProgram("ip") else { throw h.fail("iproute2's `ip` is not installed") }
+        ipPath = ip
+        prefix = "\(Self.namePrefix)\(getpid())r\(String(UInt32.random(in: 0...UInt32.max) % 46_656, radix: 36))"
+        switchNamespace = "\(prefix)-sw"
+        Self.removeStale(ip: ip, note: h.note)
+        block = try Self.pickBlock(ip: ip, harness: h)
+        h.note("lab \(prefix): addresses in \(block).0.0/16")
+        h.onTeardown { [self] in teardown() }
+
+        for d in 1...datacenters {
+            let nodes = (1...servers).map { ("s\($0)", true, $0) } + (0..<clients).map { ("c\($0 + 1)", false, 11 + $0) }
+            for (node, isServer, host) in nodes {
+                let label = "dc\(d)\(node)"
+                let lanIP = "\(block).\(d).\(host)"
+                let wanIP = isServer ? "\(block).100.\(10 * d + host)" : nil
+                let seed = "\(block).\(d).1"
+                let process = h.addAgent(name: label, ip: lanIP, retryJoin: [seed])
+                agents.append(LabAgent(datacenter: d, node: node, isServer: isServer, namespace: "\(prefix)-\(label)",
+                                       lanIP: lanIP, wanIP: wanIP, process: process))
+            }
+        }
+        let wanSeed = agents.first { $0.isServer }?.wanIP ?? ""
+        for agent in agents {
+            var command = [ipPath, "netns", "exec", agent.namespace, h.binary, "agent",
+                           "-node", agent.node, "-datacenter", agent.dc,
+                           "-bind", "0.0.0.0", "-advertise", agent.lanIP, "-client", "127.0.0.1",
+                           "-data-dir", agent.process.dataDir, "-log-level", "debug"]
+            command += agent.process.retryJoin.flatMap { ["-retry-join", $0] }
+            if let wanIP = agent.wanIP {
+                command += ["-server", "-advertise-wan", wanIP, "-retry-join-wan", wanSeed]
+            }
+            agent.process.command = command
+        }
+    }
+
+    /// Creates the namespaces, bridges, veths and addresses; checks that the
+    /// root namespace's interfaces and addresses did not change.
+    func build() throws {
+        let rootBefore = rootState()
+        try addNamespace(switchNamespace)
+        let datacenters = Set(agents.map(\.datacenter)).sorted()
+        for bridge in datacenters.map(Self.lanBridge) + [Self.wanBridge] {
+            try ip(["-n", switchNamespace, "link", "add", "name", bridge, "type", "bridge"])
+            try ip(["-n", switchNamespace, "link", "set", "dev", bridge, "up"])
+        }
+        for agent in agents {
+            try addNamespace(agent.namespace)
+            try ip(["-n", agent.namespace, "link", "set", "dev", "lo", "up"])
+            try link(agent, "lan0", switchEnd: "\(agent.label)-lan", bridge: Self.lanBridge(agent.datacenter), address: agent.lanIP)
+            if let wanIP = agent.wanIP {
+                try link(agent, "wan0", switchEnd: "\(agent.label)-wan", bridge: Self.wanBridge, address: wanIP)
+            }
+        }
+        let rootAfter = rootState()
+        guard h.check(rootAfter == rootBefore, "the root namespace changed while building the lab:\nbefore:\n\(rootBefore)\nafter:\n\(rootAfter)") else {
+            throw HarnessStop()
+        }
+        h.note("lab \(prefix) built: \(created.count) namespaces; root namespace unchanged\n  "
+               + agents.map(\.description).joined(separator: "\n  "))
+    }
+
+    private func addNamespace(_ name: String) throws {
+        try ip(["netns", "add", name])
+        created.append(name)
+    }
+
+    /// A veth from the agent's namespace (`name`, with `address`/24) to the
+    /// switch (`switchEnd`, a port of `bridge`), both ends up.
+    private func link(_ agent: LabAgent, _ name: String, switchEnd: String, bridge: String, address: String) throws {
+        try ip(["-n", switchNamespace, "link", "add", "name", switchEnd, "type", "veth", "peer", "name", name, "netns", agent.namespace])
+        try ip(["-n", switchNamespace, "link", "set", "dev", switchEnd, "master", bridge, "up"])
+        try ip(["-n", agent.namespace, "addr", "add", "\(address)/24", "dev", name])
+        try ip(["-n", agent.namespace, "link", "set", "dev", name, "up"])
+    }
+
+    /// The root namespace's interface names and addresses, one a line.
+    private func rootState() -> String {
+        let links = Self.capture(ipPath, ["-o", "link"]).stdout.split(separator: "\n").compactMap { line in
+            line.split(separator: " ").dropFirst().first.map { "link \($0)" }
+        }
+        let addresses = Self.capture(ipPath, ["-o", "addr"]).stdout.split(separator: "\n").map { line in
+            "addr " + line.split(separator: " ").dropFirst().prefix(3).joined(separator: " ")
+        }
+        return (links + addresses).sorted().joined(separator: "\n")
+    }
+
+    // MARK: - Agents
+
+    var servers: [LabAgent] { agents.filter(\.isServer) }
+    var clients: [LabAgent] { agents.filter { !$0.isServer } }
+    var running: [LabAgent] { agents.filter { $0.process.pid != nil } }
+
+    func agents(in datacenter: Int) -> [LabAgent] { agents.filter { $0.datacenter == datacenter } }
+
+    /// The agent `node` (s1, c2...) of datacenter `datacenter`.
+    func agent(_ datacenter: Int, _ node: String) -> LabAgent {
+        guard let agent = agents.first(where: { $0.datacenter == datacenter && $0.node == node }) else {
+            preconditionFailure("no agent \(node) in dc\(datacenter)")
+        }
+        return agent
+    }
+
+    /// Starts the agents, then waits until each spawned PID is the fedagent
+    /// binary itself running inside its own namespace (`ip netns exec`
+    /// execs in place).
+    func startAgents(_ list: [LabAgent]? = nil) throws {
+        let list = list ?? agents
+        for agent in list { try h.start(agent.process) }
+        let binary = Self.realPath(h.binary)
+        try h.eventually("each agent's PID is the fedagent binary inside its own namespace", timeout: 30) {
+            try h.requireRunning(list.map(\.process))
+            var detail: [String] = []
+            for agent in list {
+                let pid = agent.process.pid ?? 0
+                let exe = Self.readLink("/proc/\(pid)/exe") ?? "?"
+                let processNet = Self.fileID("/proc/\(pid)/ns/net")
+                let namespaceNet = Self.fileID("/var/run/netns/\(agent.namespace)")
+                if exe != binary || processNet == nil || processNet != namespaceNet {
+                    detail.append("  \(agent.label) pid \(pid): exe \(exe), net ns \(String(describing: processNet)), "
+                                  + "\(agent.namespace) is \(String(describing: namespaceNet))")
+                }
+            }
+            return (detail.isEmpty, detail.joined(separator: "\n"))
+        }
+    }
+
+    /// SIGKILL by PID, and reap.
+    func kill(_ agent: LabAgent, sourceLocation: SourceLocation = #_sourceLocation) {
+        h.signal(agent.process, SIGKILL)
+        let status = h.waitForExit(agent.process, timeout: 30)
+        h.check(status == .signaled(SIGKILL), "\(agent.label) should die of SIGKILL, got \(status.map(\.description) ?? "still running")",
+                sourceLocation: sourceLocation)
+    }
+
+    /// Every running agent lists exactly the agents of its own datacenter
+    /// (at their LAN addresses) alive: one LAN pool per datacenter.
+    func waitForLANPools(timeout: Double = 60, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let observers = running
+        let sizes = Set(agents.map { agents(in: $0.datacenter).count }).sorted()
+        try h.eventually("every agent lists exactly its datacenter's \(sizes.map(String.init).joined(separator: "/")) agents alive (one LAN pool per datacenter)",
+                         timeout: timeout, sourceLocation: sourceLocation) {
+            try h.requireRunning(observers.map(\.process), sourceLocation: sourceLocation)
+            var allOK = true
+            var detail: [String] = []
+            for observer in observers {
+                let expected = agents(in: observer.datacenter).map { "\($0.node)@\($0.lanIP)=alive" }.sorted()
+                do {
+                    let seen = try members(of: observer).map { "\($0.name)@\($0.addr)=\(MemberView.statusWord($0.status))" }.sorted()
+                    let ok = seen == expected
+                    allOK = allOK && ok
+                    detail.append("  \(observer.label) \(ok ? "ok" : "NOT YET"): \(seen)")
+                } catch {
+                    allOK = false
+                    detail.append("  \(observer.label) ERROR: \(error)")
+                }
+            }
+            return (allOK, detail.joined(separator: "\n"))
+        }
+    }
+
+    // MARK: - Commands inside a namespace
+
+    /// Runs `program arguments...` inside `namespace` (`ip netns exec`), to
+    /// completion, bounded by `timeout`.
+    func exec(_ namespace: String, _ program: String, _ arguments: [String], timeout: Double = 30,
+              sourceLocation: SourceLocation = #_sourceLocation) throws -> CommandResult {
+        try h.run(ipPath, ["netns", "exec", namespace, program] + arguments, label: "ip", timeout: timeout,
+                  sourceLocation: sourceLocation)
+    }
+
+    /// `curl` against the agent's own HTTP API (127.0.0.1:8500 in its
+    /// namespace). Never throws for HTTP errors or refused connections:
+    /// look at `status`.
+    func http(_ agent: LabAgent, _ path: String, method: String = "GET", body: String? = nil,
+              sourceLocation: SourceLocation = #_sourceLocation) throws -> CurlResponse {
+        guard let curl = Self.curlPath else {
+            throw h.fail("`curl` is not installed (scripts/test.sh installs it; or `apt-get install curl`)", sourceLocation: sourceLocation)
+        }
+        var arguments = ["-sS", "-m", "10", "-w", "\n%{http_code}"]
+        if method != "GET" { arguments += ["-X", method] }
+        if let body { arguments += ["--data-binary", body] }
+        arguments.append("http://127.0.0.1:8500\(path)")
+        let r = try exec(agent.namespace, curl, arguments, sourceLocation: sourceLocation)
+        var text = r.stdout
+        var status: Int?
+        if let newline = text.lastIndex(of: "\n") {
+            status = Int(text[text.index(after: newline)...]).flatMap { $0 == 0 ? nil : $0 }
+            text = String(text[..<newline])
+        }
+        return CurlResponse(request: "\(agent.label): \(method) \(path)", exit: r.status, status: status, body: text, stderr: r.stderr)
+    }
+
+    /// `dig @127.0.0.1 -p 8600 +time=2 +tries=2 name type` inside the
+    /// agent's namespace, parsed.
+    func dig(_ agent: LabAgent, _ name: String, _ type: String = "A",
+             sourceLocation: SourceLocation = #_sourceLocation) throws -> DigAnswer {
+        guard let path = Dig.path else { throw h.fail(Dig.missing, sourceLocation: sourceLocation) }
+        let arguments = ["@127.0.0.1", "-p", "8600", "+time=2", "+tries=2", name, type]
+        let r = try exec(agent.namespace, path, arguments, sourceLocation: sourceLocation)
+        return Dig.parse(r.stdout, arguments: ["(in \(agent.label))"] + arguments, exit: r.status)
+    }
+
+    /// The fedagent CLI inside the agent's namespace, pointed at its agent.
+    func fedagent(_ agent: LabAgent, _ arguments: [String],
+                  sourceLocation: SourceLocation = #_sourceLocation) throws -> CommandResult {
+        try exec(agent.namespace, h.binary, arguments + ["-http-addr", "127.0.0.1:8500"], sourceLocation: sourceLocation)
+    }
+
+    /// GET /v1/agent/members (`?wan=1` with `wan`) of the agent, parsed.
+    func members(of agent: LabAgent, wan: Bool = false) throws -> [MemberView] {
+        let r = try http(agent, "/v1/agent/members" + (wan ? "?wan=1" : ""))
+        guard r.status == 200 else { throw SpawnError(description: "\(r)") }
+        return try MemberView.parseList(Array(r.body.utf8))
+    }
+
+    /// Whether a TCP connection attempt from the agent's namespace to
+    /// `ip:port` reaches that host within 5 s (bash's /dev/tcp): connected,
+    /// or refused by it; not unreachable, not timed out. With what happened.
+    func tcpReaches(from agent: LabAgent, to ip: String, port: Int,
+                    sourceLocation: SourceLocation = #_sourceLocation) throws -> (Bool, String) {
+        guard let timeout = Self.findProgram("timeout"), let bash = Self.findProgram("bash") else {
+            throw h.fail("coreutils' `timeout` and `bash` are needed", sourceLocation: sourceLocation)
+        }
+        let r = try exec(agent.namespace, timeout, ["5", bash, "-c", "exec 3<>/dev/tcp/\(ip)/\(port)"],
+                         sourceLocation: sourceLocation)
+        let refused = r.stderr.contains("Connection refused")
+        let what = r.status == .exited(0) ? "connected" : r.status == .exited(124) ? "timed out after 5 s"
+            : "\(r.status) \(r.stderr.split(separator: "\n").last.map(String.init) ?? "")"
+        return (r.status == .exited(0) || refused, "\(agent.label) -> \(ip):\(port) TCP: \(what)")
+    }
+
+    /// Takes the WAN bridge down (no frame crosses between servers of
+    /// different datacenters; their links stay up) or back up.
+    func setWAN(up: Bool, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        try ip(["-n", switchNamespace, "link", "set", "dev", Self.wanBridge, up ? "up" : "down"], sourceLocation: sourceLocation)
+    }
+
+    /// Runs `ip arguments...`; records a failure and stops if it fails.
+    @discardableResult
+    func ip(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> CommandResult {
+        let r = try h.run(ipPath, arguments, label: "ip", timeout: 30, sourceLocation: sourceLocation)
+        guard r.status == .exited(0) else {
+            throw h.fail("`ip \(arguments.joined(separator: " "))` failed: \(r)", sourceLocation: sourceLocation)
+        }
+        return r
+    }
+
+    // MARK: - Teardown
+
+    /// Runs after the harness has stopped every agent: kills anything still
+    /// inside the lab's namespaces (by PID), deletes them, and fails if any
+    /// namespace with the lab's prefix remains.
+    private func teardown() {
+        for namespace in created.reversed() {
+            for pid in Self.namespacePIDs(ipPath, namespace) {
+                Glibc.kill(pid, SIGKILL)
+                h.note("teardown: killed pid \(pid), still inside \(namespace)")
+            }
+            let r = Self.capture(ipPath, ["netns", "delete", namespace])
+            if r.status != .exited(0) { h.note("teardown: `ip netns delete \(namespace)`: \(r)") }
+        }
+        let left = Self.namespaces(ip: ipPath, withPrefix: prefix + "-")
+        h.check(left.isEmpty, "teardown left namespaces of \(prefix) behind: \(left)")
+        h.note("teardown: deleted the \(created.count) namespaces of \(prefix); none left")
+        created = []
+    }
+
+    /// Deletes the namespaces of earlier labs whose test process is gone
+    /// (a crashed run), after killing what still runs inside them.
+    static func removeStale(ip: String, note: (String) -> Void) {
+        for namespace in namespaces(ip: ip, withPrefix: namePrefix) {
+            let digits = namespace.dropFirst(namePrefix.count).prefix { $0.isNumber }
+            guard let owner = pid_t(digits), owner != getpid() else { continue }
+            if Glibc.kill(owner, 0) == 0 || errno != ESRCH { continue }  // that run is still going
+            for pid in namespacePIDs(ip, namespace) { Glibc.kill(pid, SIGKILL) }
+            let r = capture(ip, ["netns", "delete", namespace])
+            note("removed stale namespace \(namespace) (its test process \(owner) is gone): \(r.status)")
+        }
+    }
+
+    /// Names from `ip netns list` that start with `prefix`.
+    static func namespaces(ip: String, withPrefix prefix: String) -> [String] {
+        capture(ip, ["netns", "list"]).stdout.split(separator: "\n")
+            .compactMap { $0.split(separator: " ").first.map(String.init) }
+            .filter { $0.hasPrefix(prefix) }
+    }
+
+    static func namespacePIDs(_ ip: String, _ namespace: String) -> [pid_t] {
+        capture(ip, ["netns", "pids", namespace]).stdout.split(separator: "\n").compactMap { pid_t(String($0).trimmingSpaces) }
+    }
+
+    // MARK: - Host helpers
+
+    /// The first two octets of the first candidate block that no address or
+    /// route of the host overlaps.
+    static func pickBlock(ip: String, harness h: Harness) throws -> String {
+        let text = capture(ip, ["-o", "-4", "addr"]).stdout + "\n" + capture(ip, ["-4", "route", "show", "table", "all"]).stdout
+        let used = text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\\" }).compactMap { prefix(String($0)) }
+        for (a, b) in candidateBlocks {
+            let base = UInt32(a) << 24 | UInt32(b) << 16
+            let overlaps = used.contains { address, length in
+                let bits = min(length, 16)
+                let mask: UInt32 = bits == 0 ? 0 : ~UInt32(0) << (32 - bits)
+                return address & mask == base & mask
+            }
+            if !overlaps { return "\(a).\(b)" }
+        }
+        throw h.fail("every candidate address block \(candidateBlocks.map { "\($0.0).\($0.1).0.0/16" }) is used on this host:\n\(text)")
+    }
+
+    /// "a.b.c.d" or "a.b.c.d/len" (len >= 8) as (address, length).
+    private static func prefix(_ token: String) -> (UInt32, Int)? {
+        let parts = token.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count <= 2 else { return nil }
+        let octets = parts[0].split(separator: ".", omittingEmptySubsequences: false).compactMap { UInt32($0) }
+        guard octets.count == 4, octets.allSatisfy({ $0 < 256 }) else { return nil }
+        let length = parts.count == 2 ? Int(parts[1]) ?? -1 : 32
+        guard (8...32).contains(length) else { return nil }
+        return (octets.reduce(0) { $0 << 8 | $1 }, length)
+    }
+
+    static let curlPath = findProgram("curl")
+
+    /// The program's path: PATH first, then the usual directories.
+    static func findProgram(_ name: String) -> String? {
+        var directories: [String] = []
+        if let value = getenv("PATH") {
+            directories = String(cString: value).split(separator: ":").map(String.init)
+        }
+        directories += ["/usr/sbin", "/sbin", "/usr/bin", "/bin", "/usr/local/bin"]
+        return directories.lazy.map { $0 + "/" + name }.first { FileIO.isExecutable($0) }
+    }
+
+    /// Runs a command to completion without a harness (no failure is
+    /// recorded); output captured through temp files.
+    static func capture(_ program: String, _ arguments: [String], timeout: Double = 30) -> CommandResult {
+        guard let out = tempFile(), let err = tempFile() else {
+            return CommandResult(status: .exited(-1), stdout: "", stderr: "mkstemp failed")
+        }
+        defer {
+            unlink(out)
+            unlink(err)
+        }
+        guard let pid = try? Spawn.start(program, arguments, environment: Spawn.environment(), stdoutPath: out, stderrPath: err) else {
+            return CommandResult(status: .exited(-1), stdout: "", stderr: "could not start \(program)")
+        }
+        let status = Spawn.wait(pid, timeout: timeout) ?? Spawn.stop(pid, graceful: false)
+        return CommandResult(status: status, stdout: FileIO.readText(out), stderr: FileIO.readText(err))
+    }
+
+    private static func tempFile() -> String? {
+        var template = Array("/tmp/fedagent-netns-XXXXXX".utf8CString)
+        return template.withUnsafeMutableBufferPointer { buffer -> String? in
+            guard let base = buffer.baseAddress else { return nil }
+            let fd = mkstemp(base)
+            guard fd >= 0 else { return nil }
+            close(fd)
+            return String(cString: base)
+        }
+    }
+
+    static func readLink(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink(path, &buffer, buffer.count - 1)
+        guard length > 0 else { return nil }
+        return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    static func realPath(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// (device, inode) of what `path` points at; for /proc/<pid>/ns/net and
+    /// a /var/run/netns entry, equal iff they are the same namespace.
+    static func fileID(_ path: String) -> [UInt64]? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return [UInt64(info.st_dev), UInt64(info.st_ino)]
+    }
+}
