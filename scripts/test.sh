@@ -11,9 +11,11 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Debian packages the tests use (command-line tools run by tests or by this
-# script); bind9-dnsutils brings dig, for the DNS tests.
-APT_PACKAGES="iproute2 procps bind9-dnsutils curl"
-# Python packages from PyPI the tests use (none yet), installed with pip.
+# script): dig (bind9-dnsutils) for the DNS tests, curl inside the network
+# namespaces, and for the federation demo's workload Chromium (headless) and
+# scikit-learn (the digit classifier).
+APT_PACKAGES="iproute2 procps bind9-dnsutils curl chromium python3-sklearn"
+# Python packages from PyPI the tests use, installed with pip.
 PIP_PACKAGES="py-consul"
 
 install_packages() {

@@ -1,3 +1,4 @@
+import JSON
 import Membership
 import Sockets
 
@@ -84,6 +85,7 @@ public final class Agent {
         lan.delegate = catalog
         federation = Federation(agent: self)
         try federation.start()
+        try federation.setUpstreams(config.upstreams, owner: "")
         registerConfiguredDefinitions()
         Log.info("agent", "started: node=\(config.nodeName) id=\(nodeID) dc=\(config.datacenter) server=\(config.server) lan=\(bind) advertise=\(advertise)")
         if !config.retryJoin.isEmpty {
@@ -104,10 +106,7 @@ public final class Agent {
     /// start (a bad definition is logged and skipped, not fatal).
     private func registerConfiguredDefinitions() {
         for json in config.serviceDefinitions {
-            switch ServiceDefinition.parse(json: json) {
-            case .success(let (service, checks)): catalog.register(service, checks: checks)
-            case .failure(let error): Log.error("agent", "config service definition skipped: \(error)")
-            }
+            if case .failure(let error) = registerService(json) { Log.error("agent", "config service definition skipped: \(error)") }
         }
         for json in config.checkDefinitions {
             switch ServiceDefinition.parseCheck(json: json) {
@@ -123,6 +122,34 @@ public final class Agent {
             case .failure(let error): Log.error("agent", "config check definition skipped: \(error)")
             }
         }
+    }
+
+    /// Registers a service definition (Consul's JSON): the service, its
+    /// checks and its upstreams, whose ports start listening.
+    public func registerService(_ json: JSONValue) -> Result<Void, ServiceDefinition.Invalid> {
+        let service: Catalog.Service, checks: [Catalog.Check]
+        switch ServiceDefinition.parse(json: json) {
+        case .failure(let error): return .failure(error)
+        case .success(let parsed): (service, checks) = parsed
+        }
+        switch Upstream.parse(definition: json, owner: service.id) {
+        case .failure(let error): return .failure(ServiceDefinition.Invalid(description: error.description))
+        case .success(let upstreams):
+            do {
+                try federation.setUpstreams(upstreams, owner: service.id)
+            } catch {
+                return .failure(ServiceDefinition.Invalid(description: "\(error)"))
+            }
+        }
+        catalog.register(service, checks: checks)
+        return .success(())
+    }
+
+    /// Removes a service of this agent, and its upstreams; false if unknown.
+    public func deregisterService(_ id: String) -> Bool {
+        guard catalog.deregister(serviceID: id) else { return false }
+        try? federation.setUpstreams([], owner: id)
+        return true
     }
 
     /// The LAN members in Consul's shape, this agent included.

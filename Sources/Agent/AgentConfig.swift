@@ -32,6 +32,8 @@ public struct AgentConfig: Sendable {
     /// Upstream DNS servers for names outside the domains, "ip" or
     /// "ip:port" (port 53 by default), tried in order.
     public var recursors: [String] = []
+    /// `-upstream NAME[@DC]:PORT`: local ports carried to a service.
+    public var upstreams: [Upstream] = []
     public var logLevel: Log.Level = .info
     /// Consul `services`/`service` definitions from configuration files, raw:
     /// one JSON object per service, in file order.
@@ -72,6 +74,7 @@ public struct AgentConfig: Sendable {
         .init("domain", .string, "DNS domain (default consul.)."),
         .init("alt-domain", .string, "A second DNS domain answered like -domain."),
         .init("recursor", .list, "Upstream DNS server (ip or ip:port) for names outside the domain."),
+        .init("upstream", .list, "NAME[@DC]:PORT: 127.0.0.1:PORT carries TCP connections to service NAME (in DC)."),
         .init("log-level", .string, "trace, debug, info, warn or err (default info)."),
     ]
 
@@ -118,6 +121,12 @@ public struct AgentConfig: Sendable {
         if let v = flags.string("domain") { c.domain = v.hasSuffix(".") ? v : v + "." }
         if let v = flags.string("alt-domain") { c.altDomain = v.hasSuffix(".") ? v : v + "." }
         c.recursors += flags.list("recursor")
+        for text in flags.list("upstream") {
+            guard let upstream = Upstream.parse(flag: text) else {
+                throw fail("invalid value \"\(text)\" for -upstream: want NAME[@DC]:PORT")
+            }
+            c.upstreams.append(upstream)
+        }
         if let v = flags.string("log-level") {
             guard let level = Log.Level(name: v) else { throw fail("invalid value \"\(v)\" for -log-level") }
             c.logLevel = level

@@ -109,12 +109,9 @@ public final class DNSSnapshot: Sendable {
             nodes.append(Node(name: Array(record.node.utf8), address: nodeAddress, txt: txt))
             if serverNames.contains(record.node) { servers.append(index) }
 
-            // Node-wide health: serfHealth and checks bound to no service.
-            var nodeStatus: Catalog.HealthStatus = agentIsLive(record) == false ? .critical : .passing
-            for check in record.checks where check.serviceID.isEmpty { nodeStatus = max(nodeStatus, check.status) }
+            let nodeStatus = record.nodeHealth(agentLive: agentIsLive(record))
             for service in record.services {
-                var status = nodeStatus
-                for check in record.checks where check.serviceID == service.id { status = max(status, check.status) }
+                let status = record.health(of: service, nodeHealth: nodeStatus)
                 guard status != .critical, (1...65535).contains(service.port) || service.port == 0 else { continue }
                 let own = DNSAddress.parse(service.address)
                 let weight = status == .passing ? service.weights.passing : service.weights.warning

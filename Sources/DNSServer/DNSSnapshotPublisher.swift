@@ -32,13 +32,10 @@ public final class DNSSnapshotPublisher {
         let live = agent.lanMembers().filter { $0.status == .alive }
         var servers = Set(live.filter { $0.tag("role") == "consul" }.map(\.name))
         if servers.isEmpty { servers = [agent.config.nodeName] }
-        let liveNames = Set(live.map(\.name))
         // Consul's SOA serial is the time of the answer; ours is the time of the catalog state.
         let serial = UInt32(truncatingIfNeeded: time(nil))
         let snapshot = DNSSnapshot.build(records: agent.catalog.replica.records.values, datacenter: agent.config.datacenter,
-                                         servers: servers, serial: serial) { record in
-            record.owner == record.node ? liveNames.contains(record.node) : nil
-        }
+                                         servers: servers, serial: serial) { agent.agentIsLive($0) }
         holder.replace(snapshot)
     }
 }

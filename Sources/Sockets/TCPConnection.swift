@@ -3,6 +3,11 @@ import Glibc
 /// A buffered, non-blocking TCP stream driven by an `EventLoop`. All methods
 /// MUST be called on the loop thread. The owner reacts to `onBytes` and
 /// `onClose`; writes are queued and flushed when the socket is writable.
+///
+/// For relaying (`TCPRelay`) it also offers flow control (`pauseReading`,
+/// `resumeReading`, `onDrained`) and half-close (`onReadEOF`,
+/// `shutdownWriteWhenFlushed`). An owner that uses none of them gets the
+/// plain behaviour: a peer's EOF closes the connection.
 public final class TCPConnection {
     public let socket: Socket
     public let peer: Endpoint?
@@ -19,6 +24,22 @@ public final class TCPConnection {
     /// Whether epoll currently watches for writability (changed only when needed: one syscall saved per response).
     private var watchingWrites = false
     private var idlePaused = false
+    /// The owner asked not to be handed bytes for now (`pauseReading`).
+    private var readPaused = false
+    /// The events epoll watches now; 0 with `registered` false when parked.
+    private var interest: UInt32 = 0
+    /// False while parked out of epoll (see `handle`) or after `finish`.
+    private var registered = true
+    /// A FIN goes out once the outbox is empty (`shutdownWriteWhenFlushed`).
+    private var shutdownAfterFlush = false
+
+    /// The peer's EOF has been read (only with `onReadEOF` set; otherwise EOF closes).
+    public private(set) var isReadClosed = false
+    /// Our FIN has been sent (`shutdownWriteWhenFlushed` and the outbox emptied).
+    public private(set) var isWriteClosed = false
+    /// Bytes received from and handed to the kernel over the connection's life.
+    public private(set) var bytesRead: UInt64 = 0
+    public private(set) var bytesWritten: UInt64 = 0
 
     /// Called with newly received bytes.
     public var onBytes: (TCPConnection, UnsafeRawBufferPointer) -> Void = { _, _ in }
@@ -26,9 +47,23 @@ public final class TCPConnection {
     public var onClose: (TCPConnection, SocketError?) -> Void = { _, _ in }
     /// Called once a client connection is established.
     public var onConnected: (TCPConnection) -> Void = { _ in }
+    /// Called when the outbox has been written out completely after having
+    /// held bytes the kernel could not take at once (backpressure relief).
+    public var onDrained: ((TCPConnection) -> Void)?
+    /// Half-close. When set, the peer's EOF calls it and the connection stays
+    /// open for writing; it then finishes (`onClose` with no error) once our
+    /// FIN is out too (`shutdownWriteWhenFlushed`). When nil, EOF closes.
+    public var onReadEOF: ((TCPConnection) -> Void)?
+
+    /// The loop this connection lives on.
+    public var eventLoop: EventLoop { loop }
+    /// Whether the connection is still open (not yet finished).
+    public var isOpen: Bool { !closed }
 
     /// Bytes queued and not yet taken by the kernel.
     public var pendingOutput: Int { outbox.count - outboxOffset }
+    /// Bytes the outbox holds allocated (for tests and memory accounting).
+    package var outboxCapacity: Int { outbox.capacity }
 
     /// Wraps an accepted socket and starts reading.
     public init(accepted socket: Socket, peer: Endpoint?, loop: EventLoop, idleTimeout: Duration? = nil) {
@@ -37,7 +72,8 @@ public final class TCPConnection {
         self.loop = loop
         self.idleTimeout = idleTimeout
         keepSelfAlive = self
-        loop.register(socket.fd, events: EventLoop.readable) { [unowned self] in self.handle($0) }
+        interest = EventLoop.readable
+        loop.register(socket.fd, events: interest) { [unowned self] in self.handle($0) }
         armIdleTimer()
     }
 
@@ -48,7 +84,8 @@ public final class TCPConnection {
         self.connecting = true
         self.watchingWrites = true
         keepSelfAlive = self
-        loop.register(socket.fd, events: EventLoop.writable | EventLoop.readable) { [unowned self] in self.handle($0) }
+        interest = EventLoop.writable | EventLoop.readable
+        loop.register(socket.fd, events: interest) { [unowned self] in self.handle($0) }
     }
 
     /// Starts a connection; `onConnected` or `onClose` follows.
@@ -70,14 +107,98 @@ public final class TCPConnection {
         return connection
     }
 
+    /// Queues `bytes` and writes what the kernel takes now. Ignored once
+    /// closed or after `shutdownWriteWhenFlushed`.
     public func write(_ bytes: [UInt8]) {
-        guard !closed else { return }
+        guard !closed, !shutdownAfterFlush else { return }
+        compactOutbox()
+        outbox.append(contentsOf: bytes)
+        if !connecting { flush() }
+    }
+
+    /// Like `write(_:)` for bytes the caller does not own (a relay's read
+    /// buffer): with nothing queued they go straight to the kernel and only
+    /// what it does not take is copied into the outbox. Behind queued bytes
+    /// they are only queued: writability flushes them (no futile send).
+    public func write(_ bytes: UnsafeRawBufferPointer) {
+        guard !closed, !shutdownAfterFlush, bytes.count > 0 else { return }
+        var rest = bytes
+        if !connecting && pendingOutput == 0 {
+            let written: Int?
+            do {
+                written = try socket.write(bytes)
+            } catch {
+                return finish(error)
+            }
+            if let n = written {
+                bytesWritten &+= UInt64(n)
+                if n == bytes.count { return }
+                rest = UnsafeRawBufferPointer(rebasing: bytes[n...])
+            }
+        }
+        compactOutbox()
+        outbox.append(contentsOf: rest)
+        if !watchingWrites {
+            watchingWrites = true
+            updateInterest()
+        }
+    }
+
+    /// Drops the already-written head of the outbox once it is at least as
+    /// long as what remains, so a queue that never quite empties (a relay
+    /// under load) does not grow without bound. The bytes moved never
+    /// exceed the bytes already written: the cost is amortised.
+    private func compactOutbox() {
         if outboxOffset == outbox.count {
             outbox.removeAll(keepingCapacity: true)
             outboxOffset = 0
+        } else if outboxOffset >= 4096 && outboxOffset >= pendingOutput {
+            outbox.removeSubrange(0..<outboxOffset)
+            outboxOffset = 0
         }
-        outbox.append(contentsOf: bytes)
-        if !connecting { flush() }
+    }
+
+    /// Stops handing bytes to `onBytes` (and reading from the kernel, so the
+    /// peer's window fills) until `resumeReading`. Errors and resets are
+    /// still noticed. Idempotent.
+    public func pauseReading() {
+        guard !readPaused else { return }
+        readPaused = true
+        updateInterest()
+    }
+
+    public func resumeReading() {
+        guard readPaused else { return }
+        readPaused = false
+        updateInterest()
+    }
+
+    public var isReadingPaused: Bool { readPaused }
+
+    /// Sends a FIN once queued output is written; later writes are ignored.
+    /// With `onReadEOF` set the connection stays open to read until the
+    /// peer's EOF; without, the peer's EOF closes it as usual.
+    public func shutdownWriteWhenFlushed() {
+        guard !closed, !shutdownAfterFlush else { return }
+        shutdownAfterFlush = true
+        if !connecting && pendingOutput == 0 { shutdownWriteNow() }
+    }
+
+    private func shutdownWriteNow() {
+        guard !isWriteClosed else { return }
+        isWriteClosed = true
+        socket.shutdownWrite()
+        if isReadClosed { finish(nil) }
+    }
+
+    /// Closes at once with a reset (SO_LINGER 0): queued and unsent bytes
+    /// are dropped and the peer sees ECONNRESET rather than a clean EOF.
+    /// For passing on a failure, never for a normal end.
+    public func abort() {
+        guard !closed else { return }
+        var option = linger(l_onoff: 1, l_linger: 0)
+        _ = setsockopt(socket.fd, SOL_SOCKET, SO_LINGER, &option, socklen_t(MemoryLayout<linger>.size))
+        finish(nil)
     }
 
     /// Closes once queued output has been written.
@@ -101,11 +222,51 @@ public final class TCPConnection {
             flush()
             if closed { return }
         }
-        if events & EventLoop.readable != 0 || events & EventLoop.failed != 0 {
+        if events & EventLoop.failed != 0 && !wantsToRead {
+            // Epoll reports errors and hang-ups whatever the interest, and
+            // keeps reporting them: take a pending error now; a hang-up with
+            // none (both FINs exchanged while the owner paused reading)
+            // leaves nothing to do until the owner reads again, so the
+            // connection leaves epoll until `resumeReading` (else the loop spins).
+            let err = socket.pendingError()
+            if err != 0 { return finish(SocketError("socket", errno: err)) }
+            if events & EventLoop.writable != 0 { flush() }
+            if !closed && !watchingWrites { park() }
+            return
+        }
+        // (A readable event can be stale: an earlier handler of the same
+        // epoll batch may have paused this connection.)
+        if (events & EventLoop.readable != 0 || events & EventLoop.failed != 0) && wantsToRead {
             readAvailable()
             if closed { return }
         }
         if events & EventLoop.writable != 0 { flush() }
+    }
+
+    private var wantsToRead: Bool { !readPaused && !isReadClosed }
+
+    /// Tells epoll what we wait for now: readability unless paused or at
+    /// EOF, writability while output is queued (or a connect is pending).
+    private func updateInterest() {
+        guard !closed else { return }
+        let wanted = (wantsToRead ? EventLoop.readable : 0) | (watchingWrites ? EventLoop.writable : 0)
+        if !registered {
+            guard wanted != 0 else { return }
+            registered = true
+            interest = wanted
+            loop.register(socket.fd, events: wanted) { [unowned self] in self.handle($0) }
+            return
+        }
+        guard wanted != interest else { return }
+        interest = wanted
+        loop.modify(socket.fd, events: wanted)
+    }
+
+    private func park() {
+        guard registered else { return }
+        registered = false
+        interest = 0
+        loop.deregister(socket.fd)
     }
 
     private func readAvailable() {
@@ -118,14 +279,24 @@ public final class TCPConnection {
                 return finish(error)
             }
             guard let n = result else { return }
-            if n == 0 { return finish(nil) }
+            if n == 0 { return readEOF() }
+            bytesRead &+= UInt64(n)
             armIdleTimer()
             onBytes(self, UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-            if closed || n < buffer.count { return }
+            if closed || readPaused || n < buffer.count { return }
         }
     }
 
+    private func readEOF() {
+        guard let onReadEOF else { return finish(nil) }
+        isReadClosed = true
+        updateInterest()  // a socket at EOF stays readable: stop watching
+        onReadEOF(self)
+        if !closed && isWriteClosed { finish(nil) }
+    }
+
     private func flush() {
+        let hadOutput = pendingOutput > 0
         while pendingOutput > 0 {
             let written: Int?
             do {
@@ -139,6 +310,7 @@ public final class TCPConnection {
             }
             guard let n = written else { break }
             outboxOffset += n
+            bytesWritten &+= UInt64(n)
         }
         if pendingOutput == 0 {
             outbox.removeAll(keepingCapacity: outbox.capacity <= 65536)
@@ -146,11 +318,16 @@ public final class TCPConnection {
             if closeAfterFlush { return finish(nil) }
             if watchingWrites {
                 watchingWrites = false
-                loop.modify(socket.fd, events: EventLoop.readable)
+                updateInterest()
             }
+            if shutdownAfterFlush {
+                shutdownWriteNow()
+                if closed { return }
+            }
+            if hadOutput, let onDrained { onDrained(self) }
         } else if !watchingWrites {
             watchingWrites = true
-            loop.modify(socket.fd, events: EventLoop.readable | EventLoop.writable)
+            updateInterest()
         }
     }
 
@@ -180,12 +357,15 @@ public final class TCPConnection {
         closed = true
         if let t = idleTimer { loop.cancel(t) }
         if let t = connectTimer { loop.cancel(t) }
-        loop.deregister(socket.fd)
+        if registered { loop.deregister(socket.fd) }
+        registered = false
         socket.close()
         onClose(self, error)
         onBytes = { _, _ in }
         onClose = { _, _ in }
         onConnected = { _ in }
+        onDrained = nil
+        onReadEOF = nil
         keepSelfAlive = nil
     }
 }

@@ -14,6 +14,9 @@ public final class Federation {
     private var rpcServer: RPCServer?
     private var clients: [Endpoint: RPCClient] = [:]
     private var retryJoiner: RetryJoiner?
+    /// Service traffic through the gateways, and the local upstream ports.
+    private(set) var gateway: Gateway!
+    private var upstreamListeners: UpstreamListeners!
 
     /// Answers an HTTP request for this datacenter (set by the HTTP API).
     public var serveHTTP: ((_ method: String, _ target: String, _ body: [UInt8], _ reply: @escaping (RPC.HTTPAnswer) -> Void) -> Void)?
@@ -25,6 +28,22 @@ public final class Federation {
 
     init(agent: Agent) {
         self.agent = agent
+        gateway = Gateway(federation: self, agent: agent)
+        upstreamListeners = UpstreamListeners(loop: agent.loop, gateway: gateway)
+    }
+
+    /// The upstreams listening now.
+    public var upstreams: [Upstream] { upstreamListeners.all }
+    /// Tunnels relaying now, and tunnel requests refused so far.
+    public var tunnelStats: (active: Int, refused: Int) { (gateway.active, gateway.refused) }
+
+    /// Replaces the upstreams `owner` declares (a service ID; "" for flags).
+    public func setUpstreams(_ upstreams: [Upstream], owner: String) throws {
+        upstreamListeners.remove(owner: owner)
+        for var upstream in upstreams {
+            upstream.owner = owner
+            try upstreamListeners.add(upstream)
+        }
     }
 
     /// Servers: binds the WAN pool and the RPC port, and starts `-retry-join-wan`.
@@ -47,6 +66,7 @@ public final class Federation {
             throw AgentError("invalid RPC bind address \(config.bindAddress)")
         }
         rpcServer = try RPCServer(bind: rpcBind, loop: loop) { [unowned self] envelope, reply in handle(envelope, reply) }
+        rpcServer?.onTunnel = { [unowned self] envelope, id, connection, rest in gateway.accept(envelope, id: id, on: connection, rest: rest) }
         Log.info("agent", "WAN pool on \(bind) as \(config.nodeName).\(config.datacenter), advertising \(advertise); server RPC on \(rpcBind)")
         if !config.retryJoinWAN.isEmpty {
             retryJoiner = RetryJoiner(addresses: config.retryJoinWAN, defaultPort: config.serfWANPort, loop: loop) { [unowned self] endpoints, done in
@@ -171,7 +191,7 @@ public final class Federation {
 
     /// Live servers of `dc` in the WAN pool, as RPC endpoints, in this
     /// agent's order of preference.
-    private func remoteServers(in dc: String) -> [Endpoint] {
+    func remoteServers(in dc: String) -> [Endpoint] {
         var servers: [Endpoint] = []
         for m in wan?.members ?? [] where m.status.isLive {
             let tags = MemberTags.decode(m.meta)
@@ -184,7 +204,7 @@ public final class Federation {
 
     /// Live servers of our datacenter (from LAN member tags), in this
     /// agent's order of preference.
-    private func localServers() -> [Endpoint] {
+    func localServers() -> [Endpoint] {
         preferred(agent.serverAddresses().compactMap { Endpoint(parsing: $0, defaultPort: 8300) })
     }
 
@@ -222,6 +242,9 @@ public final class Federation {
         case .dns(let packet, let tcp):
             guard let answer = serveDNS?(packet, tcp) else { return done(.failure(RPC.Failure(.badRequest, "rpc: no DNS answer"))) }
             done(.dns(answer))
+        case .tunnel:
+            // Tunnels open on their own connection (`Gateway`), never as a request.
+            done(.failure(RPC.Failure(.badRequest, "rpc: a tunnel must open its own connection")))
         case .datacenters:
             if wan != nil { return done(.datacenters(knownDatacenters())) }
             // A client asks a server of its datacenter, which sees the WAN.

@@ -21,6 +21,9 @@ public enum RPC {
         case dns(packet: [UInt8], tcp: Bool)
         /// The datacenters known to the WAN pool, nearest first.
         case datacenters
+        /// Open a TCP tunnel to a healthy instance of `service` in that
+        /// datacenter; after `.tunnelOpen` the connection carries raw bytes.
+        case tunnel(service: String)
     }
 
     public struct HTTPAnswer: Equatable, Sendable {
@@ -43,6 +46,8 @@ public enum RPC {
         case http(HTTPAnswer)
         case dns([UInt8])
         case datacenters([String])
+        /// The tunnel reaches an instance: raw bytes follow, both ways.
+        case tunnelOpen
         case failure(Failure)
     }
 
@@ -57,6 +62,9 @@ public enum RPC {
             case overloaded = 4
             case connectionLost = 5
             case badRequest = 6
+            /// A tunnel to a service this datacenter does not have (or has
+            /// no healthy instance of): never an open proxy.
+            case refused = 7
         }
 
         public let code: Code
@@ -92,8 +100,8 @@ public enum RPC {
     }
 
     private enum Kind: UInt8 {
-        case httpRequest = 1, dnsRequest, datacentersRequest
-        case httpAnswer = 16, dnsAnswer, datacentersAnswer, failure
+        case httpRequest = 1, dnsRequest, datacentersRequest, tunnelRequest
+        case httpAnswer = 16, dnsAnswer, datacentersAnswer, failure, tunnelOpen
     }
 
     /// The frame with its 4-byte length in front.
@@ -121,6 +129,11 @@ public enum RPC {
                 w.u8(Kind.datacentersRequest.rawValue)
                 w.u64(id)
                 header(envelope, &w)
+            case .tunnel(let service):
+                w.u8(Kind.tunnelRequest.rawValue)
+                w.u64(id)
+                header(envelope, &w)
+                w.string16(service)
             }
         case .answer(let id, let answer):
             switch answer {
@@ -143,6 +156,9 @@ public enum RPC {
                 w.u64(id)
                 w.u16(UInt16(clamping: names.count))
                 for name in names.prefix(Int(UInt16.max)) { w.string16(name) }
+            case .tunnelOpen:
+                w.u8(Kind.tunnelOpen.rawValue)
+                w.u64(id)
             case .failure(let failure):
                 w.u8(Kind.failure.rawValue)
                 w.u64(id)
@@ -164,14 +180,21 @@ public enum RPC {
         w.u8(envelope.hops)
     }
 
-    /// Decodes one frame body (without its length prefix).
+    /// Decodes one frame body (without its length prefix); bytes left
+    /// over after the frame make it malformed.
     public static func decode(_ bytes: [UInt8]) throws(DecodeError) -> Frame {
         var r = ByteReader(bytes)
+        let frame = try decodeFrame(&r)
+        guard r.isAtEnd else { throw DecodeError.invalid("trailing bytes after the RPC frame") }
+        return frame
+    }
+
+    private static func decodeFrame(_ r: inout ByteReader) throws(DecodeError) -> Frame {
         guard try r.u8() == version else { throw DecodeError.invalid("unknown RPC version") }
         guard let kind = Kind(rawValue: try r.u8()) else { throw DecodeError.invalid("unknown RPC frame kind") }
         let id = try r.u64()
         switch kind {
-        case .httpRequest, .dnsRequest, .datacentersRequest:
+        case .httpRequest, .dnsRequest, .datacentersRequest, .tunnelRequest:
             let datacenter = try r.string16()
             let hops = try r.u8()
             let request: Request
@@ -183,6 +206,8 @@ public enum RPC {
             case .dnsRequest:
                 let tcp = try r.u8() != 0
                 request = .dns(packet: try r.blob16(), tcp: tcp)
+            case .tunnelRequest:
+                request = .tunnel(service: try r.string16())
             default:
                 request = .datacenters
             }
@@ -201,6 +226,8 @@ public enum RPC {
             var names: [String] = []
             for _ in 0..<Int(try r.u16()) { names.append(try r.string16()) }
             return .answer(id: id, .datacenters(names))
+        case .tunnelOpen:
+            return .answer(id: id, .tunnelOpen)
         case .failure:
             guard let code = Failure.Code(rawValue: try r.u8()) else { throw DecodeError.invalid("unknown RPC failure code") }
             return .answer(id: id, .failure(Failure(code, try r.string16())))

@@ -27,6 +27,28 @@ struct RPCFramer {
         }
         return frames
     }
+
+    /// Bytes received after the last complete frame (a tunnel's first raw
+    /// bytes); the framer is empty afterwards.
+    mutating func takeRemainder() -> [UInt8] {
+        let rest = Array(buffer[offset...])
+        buffer = []
+        offset = 0
+        return rest
+    }
+
+    /// Reads the first frame off `bytes` only: the frame body and what
+    /// follows it (raw bytes once a tunnel is open).
+    mutating func feedFirst(_ bytes: UnsafeRawBufferPointer) throws(Failure) -> (frame: [UInt8], rest: [UInt8])? {
+        buffer.append(contentsOf: bytes)
+        guard buffer.count - offset >= 4 else { return nil }
+        let length = Int(buffer[offset]) << 24 | Int(buffer[offset + 1]) << 16 | Int(buffer[offset + 2]) << 8 | Int(buffer[offset + 3])
+        guard length <= RPC.frameLimit else { throw .tooLarge(length) }
+        guard buffer.count - offset - 4 >= length else { return nil }
+        let frame = Array(buffer[(offset + 4)..<(offset + 4 + length)])
+        offset += 4 + length
+        return (frame, takeRemainder())
+    }
 }
 
 /// One reused connection to a server's RPC port, carrying many requests at
@@ -117,13 +139,18 @@ final class RPCClient {
 /// Bounded: connections, requests in flight per connection, frame size.
 final class RPCServer {
     typealias Handler = (RPC.Envelope, _ reply: @escaping (RPC.Answer) -> Void) -> Void
+    /// A tunnel request: the connection now belongs to the handler, with
+    /// any raw bytes that came after the request.
+    typealias TunnelHandler = (RPC.Envelope, _ id: UInt64, TCPConnection, _ rest: [UInt8]) -> Void
 
     let endpoint: Endpoint
     private var listener: TCPListener?
     private let loop: EventLoop
     private let handler: Handler
+    var onTunnel: TunnelHandler?
     private var connections = 0
-    static let connectionLimit = 1024
+    /// Tunnels hold a connection each, so this is generous.
+    static let connectionLimit = 8192
     static let inFlightLimit = 4096
 
     init(bind: Endpoint, loop: EventLoop, handler: @escaping Handler) throws(SocketError) {
@@ -157,8 +184,23 @@ final class RPCServer {
             }
             for body in bodies {
                 guard case .request(let id, let envelope)? = try? RPC.decode(body) else {
-                    Log.debug("rpc", "dropped a malformed frame from \(peer.map(String.init(describing:)) ?? "?")")
-                    continue
+                    // A peer that breaks the protocol gets no more of our time.
+                    Log.warn("rpc", "closing \(peer.map(String.init(describing:)) ?? "?"): malformed frame")
+                    return connection.close()
+                }
+                if case .tunnel = envelope.request {
+                    // The connection leaves the RPC protocol: it becomes a byte stream.
+                    guard let onTunnel, bodies.count == 1, inFlight == 0 else {
+                        connection.write(RPC.encode(.answer(id: id, .failure(RPC.Failure(.badRequest, "rpc: a tunnel must open its own connection")))))
+                        connection.closeWhenFlushed()
+                        return
+                    }
+                    connection.pauseReading()
+                    connection.onBytes = { _, _ in }
+                    // Counted by the gateway from here on.
+                    connection.onClose = { _, _ in }
+                    connections -= 1
+                    return onTunnel(envelope, id, connection, framer.takeRemainder())
                 }
                 guard inFlight < Self.inFlightLimit else {
                     connection.write(RPC.encode(.answer(id: id, .failure(RPC.Failure(.overloaded, "rpc: too many requests in flight")))))

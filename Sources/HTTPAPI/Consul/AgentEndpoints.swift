@@ -145,6 +145,13 @@ extension ConsulAPI {
         w.field("pending_broadcasts", String(lan.pendingBroadcasts))
         w.field("dropped_packets", String(agent.lan.droppedPackets))
         w.endObject()
+        let tunnels = agent.federation.tunnelStats
+        w.key("gateway")
+        w.beginObject()
+        w.field("tunnels_active", String(tunnels.active))
+        w.field("tunnels_refused", String(tunnels.refused))
+        w.field("upstreams", String(agent.federation.upstreams.count))
+        w.endObject()
         if let wan = agent.federation.wan {
             w.key("serf_wan")
             w.beginObject()

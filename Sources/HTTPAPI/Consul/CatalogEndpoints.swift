@@ -27,15 +27,16 @@ extension ConsulAPI {
             respond(Self.empty())
         case ("service", 2) where path[1] == "register":
             if let bad = Self.require(request, "PUT") { return respond(bad) }
-            switch ServiceDefinition.parse(request.body) {
+            guard let json = try? JSONValue.parse(request.body) else {
+                return respond(Self.text(400, "Request decode failed: body is not valid JSON"))
+            }
+            switch agent.registerService(json) {
             case .failure(let error): respond(Self.text(400, error.description))
-            case .success(let (service, checks)):
-                agent.catalog.register(service, checks: checks)
-                respond(Self.empty())
+            case .success: respond(Self.empty())
             }
         case ("service", 3) where path[1] == "deregister":
             if let bad = Self.require(request, "PUT") { return respond(bad) }
-            guard agent.catalog.deregister(serviceID: path[2]) else {
+            guard agent.deregisterService(path[2]) else {
                 return respond(Self.text(404, "Unknown service ID \"\(path[2])\". Ensure that the service ID is passed, not the service name."))
             }
             respond(Self.empty())

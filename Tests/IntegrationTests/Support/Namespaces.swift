@@ -322,6 +322,63 @@ final class NetnsLab {
         }
     }
 
+    /// Appends flags to the agent's command line (`-upstream ...`, say);
+    /// call before the agent starts.
+    func addArguments(_ arguments: [String], to agent: LabAgent) {
+        precondition(agent.process.pid == nil, "\(agent.label) is already running")
+        agent.process.command = (agent.process.command ?? []) + arguments
+    }
+
+    // MARK: - Other long-running programs inside a namespace
+
+    /// Starts `program arguments...` inside `namespace` (`ip netns exec`,
+    /// which execs in place, so the PID is the program's), its output
+    /// appended to its own log in the harness's folder. It is killed by PID
+    /// and reaped at teardown (before the namespaces go) if still running;
+    /// its log goes into the report when the run failed.
+    func spawn(_ label: String, in namespace: String, _ program: String, _ arguments: [String]) throws -> LabProcess {
+        let process = LabProcess(label: label, namespace: namespace, logPath: "\(h.directory)/\(label).log")
+        process.pid = try Spawn.start(ipPath, ["netns", "exec", namespace, program] + arguments, environment: Spawn.environment(),
+                                      stdoutPath: process.logPath, stderrPath: process.logPath)
+        h.note("started \(label) pid \(process.pid ?? 0) in \(namespace): \(program) \(arguments.joined(separator: " "))")
+        h.onTeardown { [h] in
+            if process.pid != nil {
+                let status = self.stop(process)
+                h.note("teardown: stopped \(label): \(status.map(\.description) ?? "not reaped")")
+            }
+            if h.failed {
+                let log = process.log
+                h.note("log of \(label):\n" + (log.utf8.count > 8000 ? "[...]\n" + String(decoding: log.utf8.suffix(8000), as: UTF8.self) : log))
+            }
+        }
+        return process
+    }
+
+    /// Fails at once if one of `processes` has exited (and reaps it).
+    func requireRunning(_ processes: [LabProcess], sourceLocation: SourceLocation = #_sourceLocation) throws {
+        for process in processes {
+            guard let pid = process.pid else { throw h.fail("\(process.label) is not running", sourceLocation: sourceLocation) }
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid {
+                process.pid = nil
+                throw h.fail("\(process.label) exited unexpectedly: \(ExitStatus(waitStatus: status))\n\(process.log.suffix(3000))",
+                             sourceLocation: sourceLocation)
+            }
+        }
+    }
+
+    /// SIGKILL (or `signal`) by PID, and reap; the exit status, nil if it
+    /// did not end within 30 s.
+    @discardableResult
+    func stop(_ process: LabProcess, signal: Int32 = SIGKILL) -> ExitStatus? {
+        guard let pid = process.pid else { return nil }
+        Glibc.kill(pid, signal)
+        let status = Spawn.wait(pid, timeout: 30)
+        if status != nil { process.pid = nil }
+        h.note("sent signal \(signal) to \(process.label) pid \(pid): \(status.map(\.description) ?? "still running")")
+        return status
+    }
+
     // MARK: - Commands inside a namespace
 
     /// Runs `program arguments...` inside `namespace` (`ip netns exec`), to
@@ -543,4 +600,24 @@ final class NetnsLab {
         guard stat(path, &info) == 0 else { return nil }
         return [UInt64(info.st_dev), UInt64(info.st_ino)]
     }
+}
+
+/// A program other than an agent running inside a lab namespace (a test
+/// backend, say); see `NetnsLab.spawn`.
+final class LabProcess: CustomStringConvertible {
+    let label: String
+    let namespace: String
+    let logPath: String
+    fileprivate(set) var pid: pid_t?
+
+    init(label: String, namespace: String, logPath: String) {
+        self.label = label
+        self.namespace = namespace
+        self.logPath = logPath
+    }
+
+    /// Its output so far.
+    var log: String { FileIO.readText(logPath) }
+
+    var description: String { "\(label) [pid \(pid.map(String.init) ?? "ended") in \(namespace)]" }
 }
