@@ -86,7 +86,11 @@ public final class Agent {
         federation = Federation(agent: self)
         try federation.start()
         try federation.setUpstreams(config.upstreams, owner: "")
+        federation.restoreUpstreams(services: Set(catalog.local.services.map(\.id)))
         registerConfiguredDefinitions()
+        catalog.observeChanges { [unowned self] in
+            federation.pruneUpstreams(keeping: Set(catalog.local.services.map(\.id)))
+        }
         Log.info("agent", "started: node=\(config.nodeName) id=\(nodeID) dc=\(config.datacenter) server=\(config.server) lan=\(bind) advertise=\(advertise)")
         if !config.retryJoin.isEmpty {
             retryJoiner = RetryJoiner(addresses: config.retryJoin, defaultPort: config.serfLANPort, loop: loop) { [unowned self] endpoints, done in

@@ -1,3 +1,4 @@
+import JSON
 import Membership
 import Sockets
 
@@ -37,12 +38,67 @@ public final class Federation {
     /// Tunnels relaying now, and tunnel requests refused so far.
     public var tunnelStats: (active: Int, refused: Int) { (gateway.active, gateway.refused) }
 
-    /// Replaces the upstreams `owner` declares (a service ID; "" for flags).
+    /// Replaces the upstreams `owner` declares (a service ID; "" for
+    /// flags). Those of services are kept in `-data-dir`, like the services.
     public func setUpstreams(_ upstreams: [Upstream], owner: String) throws {
         upstreamListeners.remove(owner: owner)
+        defer { if !owner.isEmpty { saveUpstreams() } }
         for var upstream in upstreams {
             upstream.owner = owner
             try upstreamListeners.add(upstream)
+        }
+    }
+
+    /// Drops the upstreams of services that are gone (deregistered by
+    /// `DeregisterCriticalServiceAfter`, for instance).
+    func pruneUpstreams(keeping services: Set<String>) {
+        let gone = Set(upstreamListeners.all.map(\.owner).filter { !$0.isEmpty && !services.contains($0) })
+        guard !gone.isEmpty else { return }
+        for owner in gone { upstreamListeners.remove(owner: owner) }
+        saveUpstreams()
+    }
+
+    private var upstreamsPath: String? { agent.config.dataDir.map { $0 + "/upstreams" } }
+
+    private func saveUpstreams() {
+        guard let path = upstreamsPath else { return }
+        var w = JSONWriter(pretty: false)
+        w.beginArray()
+        for u in upstreamListeners.all where !u.owner.isEmpty {
+            w.beginObject()
+            w.field("Owner", u.owner)
+            w.field("DestinationName", u.destination)
+            w.field("Datacenter", u.datacenter)
+            w.field("LocalBindAddress", u.bindAddress)
+            w.field("LocalBindPort", Int(u.bindPort))
+            w.endObject()
+        }
+        w.endArray()
+        do {
+            try DataFile.writeAtomically(path, w.bytes)
+        } catch {
+            Log.error("agent", "could not save upstreams: \(error)")
+        }
+    }
+
+    /// The upstreams saved by an earlier run, for services this agent still has.
+    func restoreUpstreams(services: Set<String>) {
+        guard let path = upstreamsPath, let bytes = DataFile.read(path, limit: 4 << 20) else { return }
+        guard let list = (try? JSONValue.parse(bytes))?.arrayValue else {
+            return Log.error("agent", "ignoring unreadable \(path)")
+        }
+        var byOwner: [String: [Upstream]] = [:]
+        for entry in list {
+            guard let owner = entry["Owner"]?.stringValue, services.contains(owner),
+                  case .success(let upstream) = Upstream.parse(entry: entry, owner: owner) else { continue }
+            byOwner[owner, default: []].append(upstream)
+        }
+        for (owner, upstreams) in byOwner {
+            do {
+                try setUpstreams(upstreams, owner: owner)
+            } catch {
+                Log.error("agent", "restoring the upstreams of \(owner): \(error)")
+            }
         }
     }
 

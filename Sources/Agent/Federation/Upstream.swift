@@ -46,20 +46,28 @@ public struct Upstream: Sendable, Equatable {
         guard let entries = list.arrayValue else { return .failure(Invalid(description: "Upstreams must be a list")) }
         var upstreams: [Upstream] = []
         for entry in entries {
-            guard let name = entry.value(forKeyIgnoringCaseAndUnderscores: "DestinationName")?.stringValue, !name.isEmpty else {
-                return .failure(Invalid(description: "Upstream: missing DestinationName"))
+            switch parse(entry: entry, owner: owner) {
+            case .success(let upstream): upstreams.append(upstream)
+            case .failure(let error): return .failure(error)
             }
-            guard let port = entry.value(forKeyIgnoringCaseAndUnderscores: "LocalBindPort")?.intValue, (1...65535).contains(port) else {
-                return .failure(Invalid(description: "Upstream \(name): LocalBindPort must be a port number (1-65535)"))
-            }
-            let address = entry.value(forKeyIgnoringCaseAndUnderscores: "LocalBindAddress")?.stringValue ?? "127.0.0.1"
-            guard IPAddress.parse(address) != nil else {
-                return .failure(Invalid(description: "Upstream \(name): LocalBindAddress must be an IP address, not \(address)"))
-            }
-            let dc = entry.value(forKeyIgnoringCaseAndUnderscores: "Datacenter")?.stringValue ?? ""
-            upstreams.append(Upstream(destination: name, datacenter: dc.lowercased(), bindAddress: address.isEmpty ? "127.0.0.1" : address,
-                                      bindPort: UInt16(port), owner: owner))
         }
         return .success(upstreams)
+    }
+
+    /// One `Upstreams[]` entry.
+    public static func parse(entry: JSONValue, owner: String) -> Result<Upstream, Invalid> {
+        guard let name = entry.value(forKeyIgnoringCaseAndUnderscores: "DestinationName")?.stringValue, !name.isEmpty else {
+            return .failure(Invalid(description: "Upstream: missing DestinationName"))
+        }
+        guard let port = entry.value(forKeyIgnoringCaseAndUnderscores: "LocalBindPort")?.intValue, (1...65535).contains(port) else {
+            return .failure(Invalid(description: "Upstream \(name): LocalBindPort must be a port number (1-65535)"))
+        }
+        let address = entry.value(forKeyIgnoringCaseAndUnderscores: "LocalBindAddress")?.stringValue ?? "127.0.0.1"
+        guard address.isEmpty || IPAddress.parse(address) != nil else {
+            return .failure(Invalid(description: "Upstream \(name): LocalBindAddress must be an IP address, not \(address)"))
+        }
+        let dc = entry.value(forKeyIgnoringCaseAndUnderscores: "Datacenter")?.stringValue ?? ""
+        return .success(Upstream(destination: name, datacenter: dc.lowercased(), bindAddress: address.isEmpty ? "127.0.0.1" : address,
+                                 bindPort: UInt16(port), owner: owner))
     }
 }
