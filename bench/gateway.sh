@@ -48,6 +48,7 @@ fed_agent "$BIN" c1 2 client
 
 # The backend in dc2's client: nginx (1 KiB file) on :8080, iperf3 on :5201.
 mkdir -p "$FED_DIR/www" && head -c 1024 /dev/zero | tr '\0' x > "$FED_DIR/www/1k.txt"
+chmod -R a+rX "$FED_DIR"   # nginx's worker runs as www-data
 cat > "$FED_DIR/nginx.conf" <<EOF
 worker_processes 1; daemon off; pid $FED_DIR/nginx.pid; error_log $FED_DIR/nginx.err;
 events { worker_connections 1024; }
@@ -96,6 +97,7 @@ echo "# gateway bench: $(uname -sr), $(nproc) cpus, ${SECS}s per phase, $ROUNDS 
 latency() {  # latency LABEL NS URL
     local out
     out=$(fed_exec "$2" wrk -t1 -c1 -d"${SECS}s" --latency "$3")
+    if echo "$out" | grep -q "Non-2xx"; then echo "$out" >&2; echo "error: $1 got non-2xx answers" >&2; exit 1; fi
     echo "RESULT kind=latency label=$1 p50=$(echo "$out" | awk '$1=="50%" {print $2}') p99=$(echo "$out" | awk '$1=="99%" {print $2}') req_per_s=$(echo "$out" | awk '/Requests\/sec/ {print $2}')"
 }
 throughput() {  # throughput LABEL NS HOST PORT
