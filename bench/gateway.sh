@@ -14,7 +14,8 @@
 #   direct:   from dc2's server to the backend, one LAN hop (no relay)
 # Figures: bulk throughput (iperf3, 1 stream, 10 s), and request latency
 # over one keep-alive connection (wrk -t1 -c1 --latency), p50/p99; each
-# round runs the paths in rotated order. Log: bench/results/gateway-<time>.log.
+# round runs the paths in rotated order. Every server runs on cpu 1 and the
+# load generator on cpu 0. Log: bench/results/gateway-<time>.log.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SECS=${1:-10}
@@ -91,18 +92,23 @@ haproxy_up 1s1 127.0.0.1:9292 10.231.100.21:9393 hap-dc1-http
 haproxy_up 2s1 10.231.100.21:9394 10.231.2.11:5201 hap-dc2-iperf
 haproxy_up 1s1 127.0.0.1:9293 10.231.100.21:9394 hap-dc1-iperf
 sleep 1
+# As the shared harness does: every server (agents, proxies, backends) on
+# cpu 1, the load generator on cpu 0, so placement is the same every round.
+for ns in "${FED_NAMESPACES[@]}"; do
+    for pid in $(ip netns pids "$ns"); do taskset -a -cp 1 "$pid" >/dev/null; done
+done
 
 exec > >(tee "$LOG") 2>&1
 echo "# gateway bench: $(uname -sr), $(nproc) cpus, ${SECS}s per phase, $ROUNDS rounds; haproxy $(haproxy -v | head -1 | awk '{print $3}')"
 latency() {  # latency LABEL NS URL
     local out
-    out=$(fed_exec "$2" wrk -t1 -c1 -d"${SECS}s" --latency "$3")
+    out=$(fed_exec "$2" taskset -c 0 wrk -t1 -c1 -d"${SECS}s" --latency "$3")
     if echo "$out" | grep -q "Non-2xx"; then echo "$out" >&2; echo "error: $1 got non-2xx answers" >&2; exit 1; fi
     echo "RESULT kind=latency label=$1 p50=$(echo "$out" | awk '$1=="50%" {print $2}') p99=$(echo "$out" | awk '$1=="99%" {print $2}') req_per_s=$(echo "$out" | awk '/Requests\/sec/ {print $2}')"
 }
 throughput() {  # throughput LABEL NS HOST PORT
     local out
-    out=$(fed_exec "$2" iperf3 -c "$3" -p "$4" -t "$SECS" -J)
+    out=$(fed_exec "$2" taskset -c 0 iperf3 -c "$3" -p "$4" -t "$SECS" -J)
     echo "RESULT kind=throughput label=$1 gbit_per_s=$(echo "$out" | /usr/bin/python3 -c 'import json,sys; print(round(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9, 2))')"
 }
 for round in $(seq "$ROUNDS"); do
