@@ -17,7 +17,7 @@ let package = Package(
         .target(name: "Simulation", dependencies: ["Membership", "Sockets"], swiftSettings: strict),
         .executableTarget(name: "fedagent-sim", dependencies: ["Simulation", "Membership", "Sockets"], swiftSettings: strict),
         .target(name: "Agent", dependencies: ["Membership", "Sockets", "JSON"], swiftSettings: strict),
-        .target(name: "HTTPAPI", dependencies: ["Agent", "Sockets", "JSON"], swiftSettings: strict),
+        .target(name: "HTTPAPI", dependencies: ["Agent", "Membership", "Sockets", "JSON"], swiftSettings: strict),
         .target(name: "DNSServer", dependencies: ["Agent", "Membership", "Sockets", "CSystem"], swiftSettings: strict),
         .executableTarget(name: "fedagent", dependencies: ["Agent", "HTTPAPI", "DNSServer", "Membership", "Sockets", "JSON"], swiftSettings: strict),
         .target(name: "TestSupport", dependencies: ["Sockets"], path: "Tests/TestSupport", swiftSettings: strict),

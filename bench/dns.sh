@@ -24,17 +24,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for pkg in dnsperf dnsmasq-base knot bind9-dnsutils curl; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
-        || { apt-get update -q && apt-get install -y -q --no-install-recommends dnsperf dnsmasq-base knot bind9-dnsutils curl; break; }
-done
+. "$ROOT/bench/common.sh"
+bench_packages dnsperf dnsmasq-base knot bind9-dnsutils curl
 
-SCRATCH="$ROOT/.build-bench"
-if [ "${REUSE_BUILD:-0}" != 1 ] || [ ! -x "$SCRATCH/release/fedagent" ]; then
-    rm -rf "$SCRATCH"  # incremental release builds have kept stale inlined code
-    (cd "$ROOT" && swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product fedagent)
-fi
-BIN="$SCRATCH/release/fedagent"
+BIN=$(bench_binary "$ROOT")
 
 "$WORK/dns_anchor_up.sh" dnsmasq
 "$WORK/dns_anchor_up.sh" knot

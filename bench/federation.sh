@@ -17,16 +17,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SECS=${1:-10}
 ROUNDS=${2:-5}
 [ "$(id -u)" = 0 ] || { echo "run as root (network namespaces)" >&2; exit 1; }
-for pkg in wrk dnsperf bind9-dnsutils curl; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
-        || { apt-get update -q && apt-get install -y -q --no-install-recommends wrk dnsperf bind9-dnsutils curl; break; }
-done
-SCRATCH="$ROOT/.build-bench"
-if [ "${REUSE_BUILD:-0}" != 1 ] || [ ! -x "$SCRATCH/release/fedagent" ]; then
-    rm -rf "$SCRATCH"  # incremental release builds have kept stale inlined code
-    (cd "$ROOT" && swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product fedagent)
-fi
-BIN="$SCRATCH/release/fedagent"
+. "$ROOT/bench/common.sh"
+bench_packages wrk dnsperf bind9-dnsutils curl
+BIN=$(bench_binary "$ROOT")
 mkdir -p "$ROOT/bench/results"
 LOG="$ROOT/bench/results/federation-$(date -u +%Y%m%dT%H%M%SZ).log"
 

@@ -22,15 +22,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for pkg in nginx-light wrk curl; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
-        || { apt-get update -q && apt-get install -y -q --no-install-recommends nginx-light wrk curl; break; }
-done
+. "$ROOT/bench/common.sh"
+bench_packages nginx-light wrk curl
 
-SCRATCH="$ROOT/.build-bench"
-rm -rf "$SCRATCH"
-(cd "$ROOT" && swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product fedagent)
-BIN="$SCRATCH/release/fedagent"
+BIN=$(bench_binary "$ROOT")
 
 "$WORK/http_anchor_up.sh"
 "$BIN" agent -dev -node bench -serf-lan-port 18301 -http-port 8501 -dns-port 0 -log-level warn &

@@ -24,10 +24,13 @@ public struct DNSResponderSettings: Sendable {
     /// Consul never lets udp_answer_limit go past this.
     static let udpAnswerCeiling = 8
 
-    public init(domain: DNSName = DNSName("consul.")!) { domains = [domain] }
+    /// Consul's default domain, `consul.`.
+    public static let defaultDomain = DNSName(trustedWire: [6] + Array("consul".utf8) + [0])
+
+    public init(domain: DNSName = defaultDomain) { domains = [domain] }
 
     public init(config: AgentConfig) {
-        self.init(domain: DNSName(config.domain) ?? DNSName("consul.")!)
+        self.init(domain: DNSName(config.domain) ?? Self.defaultDomain)
         if let alt = config.altDomain.flatMap(DNSName.init), alt != domains[0] { domains.append(alt) }
         let d = config.dns
         nodeTTL = Self.seconds(d.nodeTTL)

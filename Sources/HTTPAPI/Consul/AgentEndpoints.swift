@@ -1,5 +1,6 @@
 import Agent
 import JSON
+import Membership
 import Sockets
 
 /// `/v1/agent/*` and `/v1/status/*`.
@@ -136,15 +137,7 @@ extension ConsulAPI {
         w.field("uptime_seconds", String(Int(agent.uptime.seconds)))
         w.endObject()
         w.key("serf_lan")
-        w.beginObject()
-        let lan = agent.lan.instance
-        w.field("members", String(lan.memberCount))
-        w.field("alive", String(lan.liveMemberCount))
-        w.field("health_score", String(lan.healthScore))
-        w.field("incarnation", String(lan.incarnation))
-        w.field("pending_broadcasts", String(lan.pendingBroadcasts))
-        w.field("dropped_packets", String(agent.lan.droppedPackets))
-        w.endObject()
+        Self.writePoolStats(agent.lan, &w)
         let tunnels = agent.federation.tunnelStats
         w.key("gateway")
         w.beginObject()
@@ -154,18 +147,24 @@ extension ConsulAPI {
         w.endObject()
         if let wan = agent.federation.wan {
             w.key("serf_wan")
-            w.beginObject()
-            w.field("members", String(wan.instance.memberCount))
-            w.field("alive", String(wan.instance.liveMemberCount))
-            w.field("health_score", String(wan.instance.healthScore))
-            w.field("incarnation", String(wan.instance.incarnation))
-            w.field("dropped_packets", String(wan.droppedPackets))
-            w.endObject()
+            Self.writePoolStats(wan, &w)
         }
         w.endObject()
         w.key("Meta")
         w.beginObject()
         w.endObject()
+        w.endObject()
+    }
+
+    /// One gossip pool's figures in `/v1/agent/self`'s `Stats`.
+    static func writePoolStats(_ pool: GossipPool, _ w: inout JSONWriter) {
+        w.beginObject()
+        w.field("members", String(pool.instance.memberCount))
+        w.field("alive", String(pool.instance.liveMemberCount))
+        w.field("health_score", String(pool.instance.healthScore))
+        w.field("incarnation", String(pool.instance.incarnation))
+        w.field("pending_broadcasts", String(pool.instance.pendingBroadcasts))
+        w.field("dropped_packets", String(pool.droppedPackets))
         w.endObject()
     }
 }

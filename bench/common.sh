@@ -1,0 +1,22 @@
+# Shared by the bench scripts (sourced): packages and the benchmarked binary.
+
+# bench_packages PKG...: installs the Debian packages that are missing (root).
+bench_packages() {
+    local missing=() pkg
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] || { apt-get update -q && apt-get install -y -q --no-install-recommends "${missing[@]}"; }
+}
+
+# bench_binary ROOT: builds a clean static release binary in ROOT/.build-bench
+# (incremental release builds have kept stale inlined code) unless
+# REUSE_BUILD=1 and one is there; prints its path.
+bench_binary() {
+    local scratch="$1/.build-bench"
+    if [ "${REUSE_BUILD:-0}" != 1 ] || [ ! -x "$scratch/release/fedagent" ]; then
+        rm -rf "$scratch"
+        (cd "$1" && swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product fedagent) >&2
+    fi
+    echo "$scratch/release/fedagent"
+}
