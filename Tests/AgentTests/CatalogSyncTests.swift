@@ -43,4 +43,48 @@ import Testing
         loop.execute { box.pool?.shutdown() }
         usleep(50_000)
     }
+
+    /// Peers re-gossip every record they learn, so an agent hears its own
+    /// record back. Republishing that echo made every pair of agents bounce
+    /// their records forever (a new version, a write and a gossip each time).
+    @Test func anEchoOfTheOwnRecordIsNotRepublishedButANewerOrDifferentCopyIs() throws {
+        let loop = try EventLoop.startThread()
+        defer { loop.stop() }
+        let box = Box()
+        // Versions after: an echo, a copy as new but different, a newer copy.
+        let versions = Mutex<(start: UInt64, echo: UInt64, different: UInt64, newer: UInt64)?>(nil)
+        loop.execute {
+            for octet in UInt8(41)...80 where box.pool == nil {
+                guard let e = Endpoint(ip: "127.0.72.\(octet)", port: 18303) else { continue }
+                box.pool = try? GossipPool(label: "lan", name: "s1", bind: e, advertise: e, meta: [], settings: .local, loop: loop)
+            }
+            guard let pool = box.pool else { return }
+            let sync = CatalogSync(local: Catalog.NodeRecord(node: "s1", address: "127.0.72.41", datacenter: "dc1", owner: "s1"),
+                                   pool: pool, loop: loop, dataDir: nil)
+            box.sync = sync
+            sync.register(Catalog.Service(id: "web", name: "web"))
+            func message(_ record: Catalog.NodeRecord) -> [UInt8] {
+                [CatalogSync.MessageKind.record.rawValue] + Catalog.RecordCodec.encode(record)
+            }
+            let start = sync.local.version
+            sync.userMessageReceived(message(sync.local))
+            let echo = sync.local.version
+            var stale = sync.local
+            stale.services = []
+            sync.userMessageReceived(message(stale))
+            let different = sync.local.version
+            var newer = sync.local
+            newer.version += 1_000
+            newer.services = []
+            sync.userMessageReceived(message(newer))
+            versions.withLock { $0 = (start, echo, different, sync.local.version) }
+        }
+        #expect(waitUntil { versions.withLock { $0 } != nil }, "the agent never started")
+        let v = try #require(versions.withLock { $0 })
+        #expect(v.echo == v.start, "an echo of the current record changes nothing")
+        #expect(v.different > v.start, "a different copy with our version is outvoted")
+        #expect(v.newer > v.different + 1_000, "a newer copy is outvoted by a still newer version")
+        loop.execute { box.pool?.shutdown() }
+        usleep(50_000)
+    }
 }

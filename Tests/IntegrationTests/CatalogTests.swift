@@ -45,6 +45,20 @@ extension Integration {
                     }
                 }
 
+                // A quiet cluster's catalog stands still: agents hear their own
+                // records back by gossip, and must not republish them (the
+                // index rose 20 times a second when they did).
+                func index(_ agent: TestAgent) -> Int {
+                    (try? HTTPClient.get(agent.ip, agent.ports.http, "/v1/catalog/nodes")).flatMap { $0.header("X-Consul-Index") }.flatMap { Int($0) } ?? -1
+                }
+                let before = agents.map(index)
+                usleep(3_000_000)
+                let after = agents.map(index)
+                for (i, agent) in agents.enumerated() {
+                    // A few changes of gossip health are allowed; a storm is not.
+                    h.check(before[i] > 0 && after[i] - before[i] <= 10, "\(agent.name)'s index stays put while nothing changes: \(before[i]) then \(after[i])")
+                }
+
                 // A new TTL check starts critical: not in ?passing anywhere until it passes.
                 for agent in agents { h.check(Self.passing(agent, "web").isEmpty, "web-a starts critical on \(agent.name)") }
                 let pass = try HTTPClient.put(owner.ip, owner.ports.http, "/v1/agent/check/pass/service:web-a?note=ok")

@@ -285,11 +285,14 @@ public final class CatalogSync: GossipPoolDelegate {
     }
 
     /// Applies a record from a peer. A copy of our own record that is newer
-    /// than ours (left by a previous run) is outvoted by republishing.
+    /// than ours, or as new but different (left by a previous run), is
+    /// outvoted by republishing. Our current record coming back (peers
+    /// re-gossip what they learn) is not: republishing that would bounce
+    /// between peers forever.
     @discardableResult
     private func receive(_ record: Catalog.NodeRecord) -> Bool {
         if record.node == local.node && record.owner == local.owner {
-            if record.version >= local.version {
+            if record.version > local.version || (record.version == local.version && record != local) {
                 local.version = record.version
                 publish()
             }
