@@ -52,7 +52,11 @@ public final class EventLoop: @unchecked Sendable {
 
     private let epollFD: Int32
     private let wakeFD: Int32
-    private var handlers: [Int32: IOHandler] = [:]
+    /// By fd, with the registration's number: epoll reports it back, so an
+    /// event queued for a closed fd is not handed to a new registration
+    /// that reused the number within the same batch.
+    private var handlers: [Int32: (registration: UInt32, handler: IOHandler)] = [:]
+    private var nextRegistration: UInt32 = 1
     private var timers = TimedQueue<UInt64>()
     private var timerCallbacks: [UInt64: () -> Void] = [:]
     private var nextTimerID: UInt64 = 1
@@ -73,7 +77,7 @@ public final class EventLoop: @unchecked Sendable {
         guard wakeFD >= 0 else { throw SocketError("eventfd") }
         var ev = epoll_event()
         ev.events = EventLoop.readable
-        ev.data.fd = wakeFD
+        ev.data.u64 = Self.token(wakeFD, registration: 0)
         _ = epoll_ctl(epollFD, EPOLL_CTL_ADD, wakeFD, &ev)
     }
 
@@ -117,18 +121,25 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     public func register(_ fd: Int32, events: UInt32, handler: @escaping IOHandler) {
-        handlers[fd] = handler
+        let registration = nextRegistration
+        nextRegistration = nextRegistration == .max ? 1 : nextRegistration + 1
+        handlers[fd] = (registration, handler)
         var ev = epoll_event()
         ev.events = events
-        ev.data.fd = fd
+        ev.data.u64 = Self.token(fd, registration: registration)
         _ = epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &ev)
     }
 
     public func modify(_ fd: Int32, events: UInt32) {
+        guard let registration = handlers[fd]?.registration else { return }
         var ev = epoll_event()
         ev.events = events
-        ev.data.fd = fd
+        ev.data.u64 = Self.token(fd, registration: registration)
         _ = epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, &ev)
+    }
+
+    private static func token(_ fd: Int32, registration: UInt32) -> UInt64 {
+        UInt64(registration) << 32 | UInt64(UInt32(bitPattern: fd))
     }
 
     public func deregister(_ fd: Int32) {
@@ -157,13 +168,15 @@ public final class EventLoop: @unchecked Sendable {
             }
             if n > 0 {
                 for i in 0..<Int(n) {
-                    let fd = events[i].data.fd
+                    let token = events[i].data.u64
+                    let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: token))
                     if fd == wakeFD {
                         var value: UInt64 = 0
                         _ = Glibc.read(wakeFD, &value, 8)
                         continue
                     }
-                    handlers[fd]?(events[i].events)
+                    guard let entry = handlers[fd], entry.registration == UInt32(token >> 32) else { continue }
+                    entry.handler(events[i].events)
                 }
             }
             drainInbox()
