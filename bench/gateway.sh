@@ -15,7 +15,9 @@
 # Figures: bulk throughput (iperf3, 1 stream, 10 s), and request latency
 # over one keep-alive connection (wrk -t1 -c1 --latency), p50/p99; each
 # round runs the paths in rotated order. Every server runs on cpu 1 and the
-# load generator on cpu 0. Log: bench/results/gateway-<time>.log.
+# load generator on cpu 0. Log: bench/results/gateway-<time>.log, ending
+# with medians and the latency each relayed path adds over the direct one
+# (bench/gateway_summary.py).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SECS=${1:-10}
@@ -113,4 +115,5 @@ for round in $(seq "$ROUNDS"); do
     paths=("fedagent 1s1 127.0.0.1 9191" "haproxy 1s1 127.0.0.1 9293" "direct 2s1 10.231.2.11 5201")
     for i in 0 1 2; do p=(${paths[$(((i + round) % 3))]}); throughput "${p[0]}" "${p[1]}" "${p[2]}" "${p[3]}"; done
 done
+/usr/bin/python3 "$ROOT/bench/gateway_summary.py" "$LOG"
 echo "(log: bench/results/$(basename "$LOG"))"
