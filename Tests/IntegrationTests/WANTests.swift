@@ -122,7 +122,8 @@ extension Integration {
                 _ = h.waitForExit(s3)
                 try h.eventually("dc2 leaves /v1/catalog/datacenters once its servers left") {
                     let dcs = Self.datacenters(c1)
-                    return (dcs == ["dc1"], "\(dcs)")
+                    let members = (try? h.fedagent(["members", "-wan", "-http-addr", s1.httpAddress]))?.stdout ?? "no answer"
+                    return (dcs == ["dc1"], "\(dcs); s1's WAN members:\n\(members)")
                 }
                 let gone = Self.remotePassing(c1, "web")
                 h.check(gone.contains("No path to datacenter"), "dc2 has no path once its servers left: \(gone)")

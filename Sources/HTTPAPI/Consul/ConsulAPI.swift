@@ -52,8 +52,8 @@ public final class ConsulAPI {
             }
             return
         }
-        if mayBlock, request.method == "GET", ["catalog", "health"].contains(segments[1]),
-           let indexText = request.query["index"] {
+        let replicaRead = request.method == "GET" && Self.readsReplica(segments)
+        if mayBlock, replicaRead, let indexText = request.query["index"] {
             guard let index = UInt64(indexText) else {
                 return respond(Self.text(400, "Invalid index: \"\(indexText)\""))
             }
@@ -69,7 +69,7 @@ public final class ConsulAPI {
                 return
             }
         }
-        if request.method == "GET", ["catalog", "health"].contains(segments[1]) {
+        if replicaRead {
             let index = agent.catalog.replica.index
             if let hit = rendered[request.target], hit.index == index { return respond(hit.response) }
             let rest = Array(segments.dropFirst(2))
@@ -94,6 +94,13 @@ public final class ConsulAPI {
         case "status": routeStatus(request, rest, respond)
         default: respond(Self.notFound())
         }
+    }
+
+    /// Catalog and health reads answered from the replica: they block on
+    /// and are cached by its index. The datacenter list comes from the WAN
+    /// pool instead, so it is neither.
+    static func readsReplica(_ segments: [String]) -> Bool {
+        ["catalog", "health"].contains(segments[1]) && !(segments[1] == "catalog" && segments.dropFirst(2).first == "datacenters")
     }
 
     /// Waits for a change to the answer of `request`: a catalog change that
