@@ -5,8 +5,11 @@ import Sockets
 /// Delegate): node metadata goes in through `GossipPool.updateMeta`,
 /// everything else flows through these calls, on the pool's loop thread.
 public protocol GossipPoolDelegate: AnyObject {
-    /// State of the layer above to send in a push/pull exchange.
-    func localState(join: Bool) -> [UInt8]
+    /// State of the layer above to send in a push/pull exchange: in a
+    /// request (`request` nil), or in the answer to `request`, the
+    /// requester's state (already merged), so the answer can carry what
+    /// the requester lacks.
+    func localState(join: Bool, answering request: [UInt8]?) -> [UInt8]
     /// A peer's state of the layer above, received by push/pull.
     func mergeRemoteState(_ state: [UInt8], join: Bool)
     func membershipChanged(_ event: SWIM.MemberEvent)
@@ -186,7 +189,7 @@ public final class GossipPool {
             completion(error)
         }
         connection.onConnected = { [unowned self] conn in
-            let user = delegate?.localState(join: join) ?? []
+            let user = delegate?.localState(join: join, answering: nil) ?? []
             conn.write(FrameReader.frame(instance.pushPullPayload(join: join, userState: user)))
         }
         connection.onBytes = { [unowned self] conn, bytes in
@@ -197,7 +200,7 @@ public final class GossipPool {
                 conn.close()
             case .frame(let payload):
                 // Finish before closing: closing reports "closed before answering".
-                finish(merge(payload, from: peer))
+                if case .failure(let problem) = merge(payload, from: peer) { finish(problem.text) } else { finish(nil) }
                 conn.close()
             }
         }
@@ -225,13 +228,17 @@ public final class GossipPool {
             case .frame(let payload):
                 answered = true
                 let join = payload.count > 2 && payload[2] != 0
-                if let problem = merge(payload, from: peer) {
-                    Log.warn("memberlist.\(label)", problem)
+                let request: [UInt8]
+                switch merge(payload, from: peer) {
+                case .failure(let problem):
+                    Log.warn("memberlist.\(label)", problem.text)
                     return conn.close()
+                case .success(let userState):
+                    request = userState
                 }
                 // Answer after merging, so refutations the request caused
                 // (a healed partition, a restarted peer) travel back at once.
-                let user = delegate?.localState(join: join) ?? []
+                let user = delegate?.localState(join: join, answering: request) ?? []
                 conn.write(FrameReader.frame(instance.pushPullPayload(join: join, userState: user)))
                 conn.closeWhenFlushed()
             }
@@ -239,17 +246,20 @@ public final class GossipPool {
         connection.onClose = { [unowned self] _, _ in exchanges -= 1 }
     }
 
-    /// Merges a push/pull payload; returns an error text if it was bad.
-    private func merge(_ payload: [UInt8], from peer: Endpoint?) -> String? {
+    struct BadPayload: Error { let text: String }
+
+    /// Merges a push/pull payload; gives the peer's user state, or why the
+    /// payload was bad.
+    private func merge(_ payload: [UInt8], from peer: Endpoint?) -> Result<[UInt8], BadPayload> {
         var out: [SWIM.Directive] = []
         let result = instance.mergePushPull(payload, now: loop.now(), into: &out)
         perform(out)
         switch result {
         case .success(let (userState, join)):
             if !userState.isEmpty { delegate?.mergeRemoteState(userState, join: join) }
-            return nil
+            return .success(userState)
         case .failure(let error):
-            return "\(error) from \(peer.map { "\($0)" } ?? "?")"
+            return .failure(BadPayload(text: "\(error) from \(peer.map { "\($0)" } ?? "?")"))
         }
     }
 }

@@ -233,17 +233,65 @@ public final class CatalogSync: GossipPoolDelegate {
 
     // MARK: - GossipPoolDelegate
 
-    public func localState(join: Bool) -> [UInt8] {
-        Catalog.RecordCodec.encode(Array(replica.records.values))
+    /// A digest of the replica; in an answer, also the records the
+    /// requester lacks.
+    public func localState(join: Bool, answering request: [UInt8]?) -> [UInt8] {
+        var records: [Catalog.NodeRecord] = []
+        if let request, let theirs = try? Catalog.PushPullState.decode(request) {
+            records = Catalog.PushPullState.records(of: replica, lackedBy: theirs.digest)
+        }
+        return Catalog.PushPullState(digest: replica.digest(), records: records).encode()
     }
 
+    /// Applies the records a peer sent and its removals; records it holds
+    /// newer than ours but did not send (it asked, we answer) are pulled
+    /// from their owners.
     public func mergeRemoteState(_ state: [UInt8], join: Bool) {
+        let theirs: Catalog.PushPullState
         do {
-            let (records, skipped) = try Catalog.RecordCodec.decodeList(state)
-            if skipped > 0 { Log.warn("agent", "skipped \(skipped) unreadable catalog records in push/pull") }
-            for record in records { receive(record) }
+            theirs = try Catalog.PushPullState.decode(state)
         } catch {
-            Log.warn("agent", "dropped catalog state from push/pull: \(error)")
+            return Log.warn("agent", "dropped catalog state from push/pull: \(error)")
+        }
+        if theirs.skipped > 0 { Log.warn("agent", "skipped \(theirs.skipped) unreadable catalog records in push/pull") }
+        for record in theirs.records { receive(record) }
+        var owners: Set<String> = []
+        for entry in theirs.digest {
+            if let ours = ownedVersion(entry.node), entry.removed || entry.owner == local.owner {
+                // Only this agent changes its records: a newer copy, or a
+                // removal, left elsewhere by a previous run is outvoted.
+                if entry.version > ours || (entry.removed && entry.version == ours) {
+                    republishOwned(entry.node, after: entry.version)
+                }
+            } else if entry.removed {
+                if replica.remove(node: entry.node, version: entry.version, now: loop.now()) { onChange() }
+            } else if replica.lacks(entry) {
+                owners.insert(entry.owner)
+            }
+        }
+        for owner in owners.sorted().prefix(Self.pullsPerMerge) {
+            guard let member = pool.instance.member(named: owner), member.status.isLive else { continue }
+            pool.sync(with: member.address)
+        }
+    }
+
+    /// At most this many owners are asked after one merge; the rest
+    /// arrive with later exchanges.
+    static let pullsPerMerge = 4
+
+    /// The version of a record this agent owns, nil for others'.
+    private func ownedVersion(_ node: String) -> UInt64? {
+        node == local.node ? local.version : external[node]?.version
+    }
+
+    /// Publishes an owned record again with a version above `version`.
+    private func republishOwned(_ node: String, after version: UInt64) {
+        if node == local.node {
+            local.version = max(local.version, version)
+            publish()
+        } else if var record = external[node] {
+            record.version = max(record.version, version)
+            publishExternal(record)
         }
     }
 

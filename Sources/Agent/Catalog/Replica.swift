@@ -74,5 +74,8 @@ extension Catalog {
         public mutating func touch() { index += 1 }
 
         public func record(_ node: String) -> NodeRecord? { records[node] }
+
+        /// The version each live tombstone removed, by node.
+        public var tombstoneVersions: [String: UInt64] { tombstones.mapValues(\.version) }
     }
 }
