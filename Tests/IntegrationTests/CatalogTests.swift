@@ -111,6 +111,22 @@ extension Integration {
                         return (ids == ["web-a"], "\(ids)")
                     }
                 }
+
+                // A record too big for a gossip packet travels as a notice;
+                // the others pull it from its owner by push/pull, whose
+                // answer carries the records the asker's digest lacks.
+                let meta = (0..<40).map { #""key\#($0)":"\#(String(repeating: "v", count: 60))""# }.joined(separator: ",")
+                let big = try HTTPClient.put(owner.ip, owner.ports.http, "/v1/agent/service/register",
+                                             body: Array(#"{"Name":"bulky","ID":"bulky-1","Port":9000,"Meta":{\#(meta)}}"#.utf8))
+                h.check(big.status == 200, "a service with 3 KB of meta registers: \(big)")
+                for agent in agents {
+                    try h.eventually("\(agent.name) lists bulky-1 with all its meta") {
+                        guard let r = try? HTTPClient.get(agent.ip, agent.ports.http, "/v1/catalog/service/bulky"), r.status == 200,
+                              let first = (try? JSONValue.parse(r.body).arrayValue)?.first else { return (false, "no answer") }
+                        let keys = first["ServiceMeta"]?.objectValue?.count ?? 0
+                        return (keys == 40, "\(keys) meta keys")
+                    }
+                }
             }
         }
 

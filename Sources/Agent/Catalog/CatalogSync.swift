@@ -17,6 +17,9 @@ public final class CatalogSync: GossipPoolDelegate {
     public internal(set) var external: [String: Catalog.NodeRecord] = [:]
     let externalPath: String?
     private var checkTimers: [String: TimerID] = [:]
+    /// The newest version announced by a notice, by node: a notice is
+    /// passed on and acted on once.
+    private var noticed: [String: UInt64] = [:]
     private var reapTimers: [String: TimerID] = [:]
     /// `DeregisterCriticalServiceAfter` is never shorter than this (Consul: 1 minute).
     public var minimumDeregisterCriticalAfter: Duration = .seconds(60)
@@ -308,8 +311,15 @@ public final class CatalogSync: GossipPoolDelegate {
         case .notice:
             var r = ByteReader(bytes, from: 1)
             guard let node = try? r.string16(), let owner = try? r.string16(), let version = try? r.u64() else { return }
-            let known = replica.record(node)?.version ?? 0
-            guard version > known, let member = pool.instance.member(named: owner), member.status.isLive else { return }
+            let known = max(replica.record(node)?.version ?? 0, noticed[node] ?? 0)
+            guard version > known else { return }
+            // News: passed on like a record (a sender's own transmissions
+            // reach only a few members), then the record is pulled.
+            noticed[node] = version
+            pool.broadcast(user: bytes, key: "catalog:" + node)
+            // Only an owner sends notices: this one just spoke, even if we
+            // still hold it failed (a restart), so it is asked anyway.
+            guard let member = pool.instance.member(named: owner), member.status != .left else { return }
             pool.sync(with: member.address)
         case .removal:
             var r = ByteReader(bytes, from: 1)
