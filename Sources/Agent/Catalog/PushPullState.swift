@@ -77,7 +77,7 @@ extension Catalog {
             return replica.records.values.filter { record in
                 guard let known = theirs[record.node] else { return true }
                 if known.removed { return record.version > known.version }
-                return record.version > known.version || (record.version == known.version && record.owner > known.owner)
+                return Replica.supersedes(record.version, record.owner, known.version, known.owner)
             }
         }
     }
@@ -96,6 +96,6 @@ extension Catalog.Replica {
         guard !entry.removed else { return false }
         if let stone = tombstoneVersions[entry.node], entry.version <= stone { return false }
         guard let current = records[entry.node] else { return true }
-        return entry.version > current.version || (entry.version == current.version && entry.owner > current.owner)
+        return Self.supersedes(entry.version, entry.owner, current.version, current.owner)
     }
 }

@@ -29,9 +29,7 @@ extension Catalog {
             }
             let current = records[record.node]
             if let current {
-                // Equal versions from two owners: the owner name breaks the tie, the same way everywhere.
-                guard record.version > current.version
-                    || (record.version == current.version && record.owner > current.owner) else { return false }
+                guard Self.supersedes(record.version, record.owner, current.version, current.owner) else { return false }
                 if current == record { return false }
             }
             records[record.node] = record
@@ -42,6 +40,13 @@ extension Catalog {
                 indexes[record.node] = EntryIndexes(first: record, at: index)
             }
             return true
+        }
+
+        /// Whether a copy at (version, owner) replaces one at (heldVersion,
+        /// heldOwner): the higher version; for equal versions from two
+        /// owners the owner name breaks the tie, the same way everywhere.
+        public static func supersedes(_ version: UInt64, _ owner: String, _ heldVersion: UInt64, _ heldOwner: String) -> Bool {
+            version > heldVersion || (version == heldVersion && owner > heldOwner)
         }
 
         /// Removes a node's record as of `version` (a deregistration, or
