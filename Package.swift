@@ -11,9 +11,14 @@ let package = Package(
     ],
     targets: [
         .target(name: "CSystem"),
+        // The system's libcrypto (Debian's libssl-dev), linked statically so
+        // the release binary needs no libssl at run time.
+        .systemLibrary(name: "COpenSSL"),
+        .target(name: "Crypto", dependencies: ["COpenSSL"], swiftSettings: strict,
+                linkerSettings: [.linkedLibrary(":libcrypto.a")]),
         .target(name: "Sockets", dependencies: ["CSystem"], swiftSettings: strict),
         .target(name: "JSON", swiftSettings: strict),
-        .target(name: "Membership", dependencies: ["Sockets"], swiftSettings: strict),
+        .target(name: "Membership", dependencies: ["Sockets", "Crypto"], swiftSettings: strict),
         .target(name: "Simulation", dependencies: ["Membership", "Sockets"], swiftSettings: strict),
         .executableTarget(name: "fedagent-sim", dependencies: ["Simulation", "Membership", "Sockets"], swiftSettings: strict),
         .target(name: "Agent", dependencies: ["Membership", "Sockets", "JSON"], swiftSettings: strict),
@@ -27,6 +32,7 @@ let package = Package(
         .testTarget(name: "HTTPAPITests", dependencies: ["HTTPAPI", "JSON", "Sockets", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "Agent", "Sockets", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "IntegrationTests", dependencies: ["JSON", "Sockets", "HTTPAPI"], exclude: ["python"], swiftSettings: strict),
+        .testTarget(name: "CryptoTests", dependencies: ["Crypto", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "SocketsTests", dependencies: ["Sockets", "TestSupport"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
