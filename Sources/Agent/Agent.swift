@@ -75,8 +75,9 @@ public final class Agent {
         }
         self.advertise = advertise
         let tags = MemberTags.lan(config: config, nodeID: nodeID)
+        let encryption = try KeyringFile.encryption(for: .lan, config: config)
         lan = try GossipPool(label: "lan", name: config.nodeName, bind: bind, advertise: advertise,
-                             meta: MemberTags.encode(tags), settings: .lan, loop: loop)
+                             meta: MemberTags.encode(tags), settings: .lan, encryption: encryption, loop: loop)
         startedAt = loop.now()
         let ip = advertise.ip
         let own = Catalog.NodeRecord(node: config.nodeName, id: nodeID, address: ip, datacenter: config.datacenter,
@@ -84,6 +85,7 @@ public final class Agent {
         catalog = CatalogSync(local: own, pool: lan, loop: loop, dataDir: config.dataDir)
         lan.delegate = catalog
         federation = Federation(agent: self)
+        keepKeyring(of: lan, as: .lan)
         try federation.start()
         try federation.setUpstreams(config.upstreams, owner: "")
         federation.restoreUpstreams(services: Set(catalog.local.services.map(\.id)))
@@ -91,7 +93,7 @@ public final class Agent {
         catalog.observeChanges { [unowned self] in
             federation.pruneUpstreams(keeping: Set(catalog.local.services.map(\.id)))
         }
-        Log.info("agent", "started: node=\(config.nodeName) id=\(nodeID) dc=\(config.datacenter) server=\(config.server) lan=\(bind) advertise=\(advertise)")
+        Log.info("agent", "started: node=\(config.nodeName) id=\(nodeID) dc=\(config.datacenter) server=\(config.server) lan=\(bind) advertise=\(advertise) gossip encryption=\(Self.describe(lan.encryption))")
         if !config.retryJoin.isEmpty {
             retryJoiner = RetryJoiner(addresses: config.retryJoin, defaultPort: config.serfLANPort, loop: loop) { [unowned self] endpoints, done in
                 self.lan.join(endpoints) { ok, errors in
@@ -105,6 +107,11 @@ public final class Agent {
     }
 
     public var uptime: Duration { loop.now() - startedAt }
+
+    static func describe(_ e: GossipEncryption) -> String {
+        guard let ring = e.keyring else { return "off" }
+        return "on (\(ring.keys.count) keys, verify incoming \(e.verifyIncoming), outgoing \(e.verifyOutgoing))"
+    }
 
     /// Services and checks from configuration files, registered at every
     /// start (a bad definition is logged and skipped, not fatal).

@@ -1,4 +1,6 @@
+import Crypto
 import JSON
+import Membership
 import Sockets
 
 /// Everything an agent needs to start, validated. Built from defaults, then
@@ -35,6 +37,13 @@ public struct AgentConfig: Sendable {
     /// `-upstream NAME[@DC]:PORT`: local ports carried to a service.
     public var upstreams: [Upstream] = []
     public var logLevel: Log.Level = .info
+    /// The gossip key (`-encrypt`, `encrypt`): the first key of both
+    /// keyrings when `-data-dir` holds none yet.
+    public var encryptKey: AESGCM.Key?
+    /// `encrypt_verify_incoming`: refuse plaintext gossip (default on).
+    public var encryptVerifyIncoming = true
+    /// `encrypt_verify_outgoing`: seal what is sent (default on).
+    public var encryptVerifyOutgoing = true
     /// Consul `services`/`service` definitions from configuration files, raw:
     /// one JSON object per service, in file order.
     public var serviceDefinitions: [JSONValue] = []
@@ -70,7 +79,7 @@ public struct AgentConfig: Sendable {
         .init("data-dir", .string, "Directory for the agent's state (its node ID)."),
         .init("config-file", .list, "JSON configuration file with Consul's keys; flags win over files."),
         .init("config-dir", .list, "Directory whose *.json files are loaded in lexical order (before -config-file)."),
-        .init("encrypt", .string, "Gossip encryption key."),
+        .init("encrypt", .string, "Gossip encryption key: base64 of 16, 24 or 32 bytes (fedagent keygen)."),
         .init("domain", .string, "DNS domain (default consul.)."),
         .init("alt-domain", .string, "A second DNS domain answered like -domain."),
         .init("recursor", .list, "Upstream DNS server (ip or ip:port) for names outside the domain."),
@@ -131,7 +140,12 @@ public struct AgentConfig: Sendable {
             guard let level = Log.Level(name: v) else { throw fail("invalid value \"\(v)\" for -log-level") }
             c.logLevel = level
         }
-        if flags.has("encrypt") { throw fail("-encrypt: gossip encryption is not supported yet") }
+        if let v = flags.string("encrypt") {
+            switch Keyring.parseKey(v) {
+            case .success(let key): c.encryptKey = key
+            case .failure(let error): throw fail("invalid value for -encrypt: \(error)")
+            }
+        }
 
         // Validate the merged result, naming the flag or file key that set a bad value.
         func source(_ flag: String, _ key: String) -> String { flags.has(flag) ? "-\(flag)" : "\"\(key)\" (config file)" }

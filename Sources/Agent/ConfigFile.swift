@@ -1,5 +1,6 @@
 import Glibc
 import JSON
+import Membership
 import Sockets
 
 /// Consul's JSON configuration files (`-config-file`, `-config-dir`).
@@ -121,9 +122,14 @@ private struct Reader {
                 let domain = try string(value, key, nonEmpty: true)
                 c.domain = domain.hasSuffix(".") ? domain : domain + "."
             case "encrypt":
-                guard try string(value, key).isEmpty else {
-                    throw Failure(description: "config file \(file): \"encrypt\": gossip encryption is not supported yet")
+                let text = try string(value, key)
+                guard !text.isEmpty else { break }
+                switch Keyring.parseKey(text) {
+                case .success(let k): c.encryptKey = k
+                case .failure(let error): throw Failure(description: "config file \(file): \"encrypt\": \(error)")
                 }
+            case "encrypt_verify_incoming": c.encryptVerifyIncoming = try bool(value, key)
+            case "encrypt_verify_outgoing": c.encryptVerifyOutgoing = try bool(value, key)
             case "services", "service": c.serviceDefinitions += try objects(value, key)
             case "checks", "check": c.checkDefinitions += try objects(value, key)
             case "dns_config": try applyDNS(value, to: &c.dns)

@@ -21,26 +21,39 @@ public protocol GossipPoolDelegate: AnyObject {
 /// MUST be called on that loop's thread.
 public final class GossipPool {
     public let label: String
-    public private(set) var instance: SWIM.Instance
+    public internal(set) var instance: SWIM.Instance
     public weak var delegate: GossipPoolDelegate?
-    private let loop: EventLoop
+    let loop: EventLoop
     private let udp: Socket
     private var listener: TCPListener?
     private var wakeTimer: TimerID?
     private var armedFor: Instant?
     private var receiveBuffer = [UInt8](repeating: 0, count: 65536)
     /// push/pull exchanges in flight, bounded so a flood cannot exhaust descriptors.
-    private var exchanges = 0
-    private static let maxExchanges = 128
-    private static let frameLimit = 64 << 20
-    public private(set) var droppedPackets = 0
+    var exchanges = 0
+    static let maxExchanges = 128
+    static let frameLimit = 64 << 20
+    public internal(set) var droppedPackets = 0
+    /// Keys and verify settings; the keyring changes by rotation and
+    /// replication, never from on to off.
+    public internal(set) var encryption: GossipEncryption
+    /// Called when the keyring changes (an operation here, or a newer ring
+    /// learnt from a peer), so the layer above can persist it.
+    public var onKeyringChange: ((Keyring) -> Void)?
+    /// Messages refused by the encryption rules, by reason (`GossipSeal.Refusal.label`).
+    public internal(set) var refusedMessages: [String: Int] = [:]
+    var refusalLog = LogLimiter()
 
     /// Binds UDP and TCP on `bind` and starts the protocol. `advertise` is
     /// the address peers use to reach us (the bind address unless it is 0.0.0.0).
     public init(label: String, name: String, bind: Endpoint, advertise: Endpoint, meta: [UInt8],
-                settings: SWIM.Settings, loop: EventLoop) throws(SocketError) {
+                settings: SWIM.Settings, encryption: GossipEncryption = .off, loop: EventLoop) throws(SocketError) {
         self.label = label
         self.loop = loop
+        self.encryption = encryption
+        var settings = settings
+        // Sealed packets must still fit the MTU.
+        if encryption.isOn { settings.packetSize -= GossipSeal.overhead }
         var seed = SystemRandomNumberGenerator()
         instance = SWIM.Instance(name: name, address: advertise, meta: meta, settings: settings,
                                  seed: seed.next(), now: loop.now())
@@ -120,11 +133,12 @@ public final class GossipPool {
 
     // MARK: - Feeding the instance
 
-    private func perform(_ directives: [SWIM.Directive]) {
+    func perform(_ directives: [SWIM.Directive]) {
         for directive in directives {
             switch directive {
             case .send(let bytes, let target):
-                _ = bytes.withUnsafeBytes { udp.sendTo($0, target) }
+                guard let wire = sealedForSending(bytes) else { continue }
+                _ = wire.withUnsafeBytes { udp.sendTo($0, target) }
             case .pushPull(let peer, let join):
                 exchange(with: peer, join: join) { [label] error in
                     if let error { Log.debug("memberlist.\(label)", "push/pull with \(peer) failed: \(error)") }
@@ -160,7 +174,14 @@ public final class GossipPool {
             let received = receiveBuffer.withUnsafeMutableBytes { udp.receiveFrom($0) }
             guard let (n, sender) = received else { break }
             guard let sender else { continue }
-            if let problem = instance.receive(Array(receiveBuffer[0..<n]), from: sender, now: now, into: &out) {
+            let packet: [UInt8]
+            switch GossipSeal.open(Array(receiveBuffer[0..<n]), encryption) {
+            case .plaintext(let bytes), .sealed(let bytes, _): packet = bytes
+            case .refused(let why):
+                refused(why, from: sender, over: "udp")
+                continue
+            }
+            if let problem = instance.receive(packet, from: sender, now: now, into: &out) {
                 droppedPackets += 1
                 Log.debug("memberlist.\(label)", problem)
             }
@@ -168,98 +189,36 @@ public final class GossipPool {
         perform(out)
     }
 
-    // MARK: - push/pull over TCP
+    // MARK: - Encryption
 
-    private func exchange(with peer: Endpoint, join: Bool, completion: @escaping (String?) -> Void) {
-        guard exchanges < Self.maxExchanges else { return completion("too many exchanges in flight") }
-        let connection: TCPConnection
-        do {
-            connection = try TCPConnection.connect(to: peer, loop: loop, timeout: instance.settings.tcpTimeout,
-                                                   idleTimeout: instance.settings.tcpTimeout)
-        } catch {
-            return completion("\(error)")
+    /// `bytes` as they go on the wire: sealed under the primary key when
+    /// outgoing encryption is on; nil (nothing may be sent) if sealing failed.
+    func sealedForSending(_ bytes: [UInt8]) -> [UInt8]? {
+        guard let key = encryption.sealingKey else { return bytes }
+        guard let sealed = GossipSeal.seal(bytes, key: key) else {
+            Log.error("memberlist.\(label)", "could not seal a gossip message (libcrypto failed): not sent")
+            return nil
         }
-        exchanges += 1
-        var reader = FrameReader(limit: Self.frameLimit)
-        var finished = false
-        func finish(_ error: String?) {
-            guard !finished else { return }
-            finished = true
-            exchanges -= 1
-            completion(error)
-        }
-        connection.onConnected = { [unowned self] conn in
-            let user = delegate?.localState(join: join, answering: nil) ?? []
-            conn.write(FrameReader.frame(instance.pushPullPayload(join: join, userState: user)))
-        }
-        connection.onBytes = { [unowned self] conn, bytes in
-            switch reader.append(bytes) {
-            case .needMore: return
-            case .tooLarge(let n):
-                finish("push/pull frame of \(n) bytes refused")
-                conn.close()
-            case .frame(let payload):
-                // Finish before closing: closing reports "closed before answering".
-                if case .failure(let problem) = merge(payload, from: peer) { finish(problem.text) } else { finish(nil) }
-                conn.close()
-            }
-        }
-        connection.onClose = { _, error in
-            finish(error.map { "\($0)" } ?? "closed before answering")
-        }
+        return sealed
     }
 
-    private func acceptExchange(_ socket: Socket, peer: Endpoint?) {
-        guard exchanges < Self.maxExchanges else {
-            socket.close()
-            return
-        }
-        exchanges += 1
-        let connection = TCPConnection(accepted: socket, peer: peer, loop: loop, idleTimeout: instance.settings.tcpTimeout)
-        var reader = FrameReader(limit: Self.frameLimit)
-        var answered = false
-        connection.onBytes = { [unowned self] conn, bytes in
-            guard !answered else { return }
-            switch reader.append(bytes) {
-            case .needMore: return
-            case .tooLarge(let n):
-                Log.warn("memberlist.\(label)", "refused push/pull frame of \(n) bytes from \(peer.map { "\($0)" } ?? "?")")
-                conn.close()
-            case .frame(let payload):
-                answered = true
-                let join = payload.count > 2 && payload[2] != 0
-                let request: [UInt8]
-                switch merge(payload, from: peer) {
-                case .failure(let problem):
-                    Log.warn("memberlist.\(label)", problem.text)
-                    return conn.close()
-                case .success(let userState):
-                    request = userState
-                }
-                // Answer after merging, so refutations the request caused
-                // (a healed partition, a restarted peer) travel back at once.
-                let user = delegate?.localState(join: join, answering: request) ?? []
-                conn.write(FrameReader.frame(instance.pushPullPayload(join: join, userState: user)))
-                conn.closeWhenFlushed()
-            }
-        }
-        connection.onClose = { [unowned self] _, _ in exchanges -= 1 }
+    /// Counts a refused message and logs it once per peer, reason and minute.
+    func refused(_ why: GossipSeal.Refusal, from peer: Endpoint?, over transport: String) {
+        refusedMessages[why.label, default: 0] += 1
+        let who = peer.map { "\($0.ip)" } ?? "?"
+        guard refusalLog.allow("\(who) \(why.label)", now: loop.now()) else { return }
+        Log.warn("memberlist.\(label)", "refused \(transport) gossip from \(who): \(why.text) (logged once a minute per peer)")
     }
 
-    struct BadPayload: Error { let text: String }
+    /// Takes a peer's ring if it replaces ours (a rotation we missed).
+    func adopt(_ ring: Keyring, from peer: Endpoint?) {
+        guard let current = encryption.keyring, current.isSuperseded(by: ring) else { return }
+        setKeyring(ring)
+        Log.info("memberlist.\(label)", "keyring updated from \(peer.map { "\($0)" } ?? "a peer"): \(ring.keys.count) keys")
+    }
 
-    /// Merges a push/pull payload; gives the peer's user state, or why the
-    /// payload was bad.
-    private func merge(_ payload: [UInt8], from peer: Endpoint?) -> Result<[UInt8], BadPayload> {
-        var out: [SWIM.Directive] = []
-        let result = instance.mergePushPull(payload, now: loop.now(), into: &out)
-        perform(out)
-        switch result {
-        case .success(let (userState, join)):
-            if !userState.isEmpty { delegate?.mergeRemoteState(userState, join: join) }
-            return .success(userState)
-        case .failure(let error):
-            return .failure(BadPayload(text: "\(error) from \(peer.map { "\($0)" } ?? "?")"))
-        }
+    func setKeyring(_ ring: Keyring) {
+        encryption.keyring = ring
+        onKeyringChange?(ring)
     }
 }

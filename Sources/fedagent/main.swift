@@ -11,6 +11,8 @@ let commands: [(name: String, synopsis: String, run: @Sendable ([String]) -> Int
     ("catalog", CatalogCommands.synopsis, CatalogCommands.run),
     ("services", ServicesCommands.synopsis, ServicesCommands.run),
     ("info", InfoCommand.synopsis, InfoCommand.run),
+    ("keygen", KeyringCommands.keygenSynopsis, KeyringCommands.keygen),
+    ("keyring", KeyringCommands.keyringSynopsis, KeyringCommands.keyring),
     ("version", "Prints the fedagent version", { _ in
         print("fedagent v\(FedagentVersion.version)")
         print("Protocol \(FedagentVersion.protocolVersion) spoken by default, understands \(FedagentVersion.protocolMin) to \(FedagentVersion.protocolMax)")

@@ -115,13 +115,15 @@ public final class Federation {
             throw AgentError("invalid WAN advertise address \(advertiseIP)")
         }
         let tags = MemberTags.wan(config: config, nodeID: agent.nodeID)
+        let encryption = try KeyringFile.encryption(for: .wan, config: config)
         let pool = try GossipPool(label: "wan", name: "\(config.nodeName).\(config.datacenter)", bind: bind, advertise: advertise,
-                                  meta: MemberTags.encode(tags), settings: .wan, loop: loop)
+                                  meta: MemberTags.encode(tags), settings: .wan, encryption: encryption, loop: loop)
         wan = pool
+        agent.keepKeyring(of: pool, as: .wan)
         guard let rpcBind = Endpoint(ip: config.bindAddress, port: config.serverPort) else {
             throw AgentError("invalid RPC bind address \(config.bindAddress)")
         }
-        rpcServer = try RPCServer(bind: rpcBind, loop: loop) { [unowned self] envelope, reply in handle(envelope, reply) }
+        rpcServer = try RPCServer(bind: rpcBind, loop: loop) { [unowned self] envelope, peer, reply in handle(envelope, from: peer, reply) }
         rpcServer?.onTunnel = { [unowned self] envelope, id, connection, rest in gateway.accept(envelope, id: id, on: connection, rest: rest) }
         Log.info("agent", "WAN pool on \(bind) as \(config.nodeName).\(config.datacenter), advertising \(advertise); server RPC on \(rpcBind)")
         if !config.retryJoinWAN.isEmpty {
@@ -283,8 +285,19 @@ public final class Federation {
 
     // MARK: - Serving
 
-    /// An RPC request from a peer: ours to answer, or to pass on.
-    private func handle(_ envelope: RPC.Envelope, _ reply: @escaping (RPC.Answer) -> Void) {
+    /// Requests refused by the allow-list so far.
+    public private(set) var refusedRequests = 0
+    private var refusalLog = LogLimiter()
+
+    /// An RPC request from a peer: refused unless the allow-list has it,
+    /// else ours to answer, or to pass on.
+    private func handle(_ envelope: RPC.Envelope, from peer: Endpoint?, _ reply: @escaping (RPC.Answer) -> Void) {
+        if let why = RPCAllowList.refusal(of: envelope.request) {
+            refusedRequests += 1
+            let who = peer.map { "\($0.ip)" } ?? "?"
+            if refusalLog.allow(who, now: loop.now()) { Log.warn("rpc", "\(why) (from \(who); logged once a minute per peer)") }
+            return reply(.failure(RPC.Failure(.forbidden, why)))
+        }
         let timeout: Duration
         if case .http(_, let target, _) = envelope.request { timeout = Self.timeout(forTarget: target) } else { timeout = Self.requestTimeout }
         route(envelope, timeout: timeout, done: reply)

@@ -65,6 +65,8 @@ public enum RPC {
             /// A tunnel to a service this datacenter does not have (or has
             /// no healthy instance of): never an open proxy.
             case refused = 7
+            /// A request the server port never answers (`RPCAllowList`).
+            case forbidden = 8
         }
 
         public let code: Code

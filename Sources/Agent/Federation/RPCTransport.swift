@@ -138,7 +138,7 @@ final class RPCClient {
 /// `handler`, which answers once (possibly later: a blocking query).
 /// Bounded: connections, requests in flight per connection, frame size.
 final class RPCServer {
-    typealias Handler = (RPC.Envelope, _ reply: @escaping (RPC.Answer) -> Void) -> Void
+    typealias Handler = (RPC.Envelope, _ peer: Endpoint?, _ reply: @escaping (RPC.Answer) -> Void) -> Void
     /// A tunnel request: the connection now belongs to the handler, with
     /// any raw bytes that came after the request.
     typealias TunnelHandler = (RPC.Envelope, _ id: UInt64, TCPConnection, _ rest: [UInt8]) -> Void
@@ -208,7 +208,7 @@ final class RPCServer {
                 }
                 inFlight += 1
                 var answered = false
-                handler(envelope) { [weak connection] answer in
+                handler(envelope, peer) { [weak connection] answer in
                     guard !answered else { return }
                     answered = true
                     inFlight -= 1

@@ -124,6 +124,9 @@ extension ConsulAPI {
         w.field("RetryJoinLAN", c.retryJoin)
         w.field("DNSDomain", c.domain)
         w.field("DataDir", c.dataDir ?? "")
+        w.field("EncryptKey", c.encryptKey == nil ? "" : "hidden")
+        w.field("EncryptVerifyIncoming", c.encryptVerifyIncoming)
+        w.field("EncryptVerifyOutgoing", c.encryptVerifyOutgoing)
         w.endObject()
         w.key("Coord")
         w.null()
@@ -145,6 +148,10 @@ extension ConsulAPI {
         w.field("tunnels_refused", String(tunnels.refused))
         w.field("upstreams", String(agent.federation.upstreams.count))
         w.endObject()
+        w.key("rpc")
+        w.beginObject()
+        w.field("requests_refused", String(agent.federation.refusedRequests))
+        w.endObject()
         if let wan = agent.federation.wan {
             w.key("serf_wan")
             Self.writePoolStats(wan, &w)
@@ -165,6 +172,10 @@ extension ConsulAPI {
         w.field("incarnation", String(pool.instance.incarnation))
         w.field("pending_broadcasts", String(pool.instance.pendingBroadcasts))
         w.field("dropped_packets", String(pool.droppedPackets))
+        w.field("encrypted", pool.encryption.isOn ? "true" : "false")
+        for reason in ["plaintext", "wrong_key", "encrypted_without_key", "unknown_version"] {
+            w.field("refused_\(reason)", String(pool.refusedMessages[reason] ?? 0))
+        }
         w.endObject()
     }
 }

@@ -41,8 +41,11 @@ public final class ConsulAPI {
         // Reads of another datacenter go to it, through the servers.
         if let dc = request.query["dc"]?.lowercased(), !dc.isEmpty, dc != agent.config.datacenter {
             guard ["catalog", "health"].contains(segments[1]) else { return respond(Self.text(500, "No path to datacenter")) }
+            let forwarded = RPC.Request.http(method: request.method, target: request.target, body: request.body)
+            // Said here rather than by the far side: writes never leave the datacenter.
+            if let why = RPCAllowList.refusal(of: forwarded) { return respond(Self.text(400, why)) }
             let timeout = Federation.timeout(forTarget: request.target)
-            agent.federation.forward(.http(method: request.method, target: request.target, body: request.body), to: dc, timeout: timeout) { answer in
+            agent.federation.forward(forwarded, to: dc, timeout: timeout) { answer in
                 guard case .http(let http) = answer else { return respond(Self.forwardingFailure(answer)) }
                 var response = HTTPResponse(status: http.status, body: http.body)
                 for (name, value) in http.headers {
@@ -92,6 +95,7 @@ public final class ConsulAPI {
         case "health": routeHealth(request, rest, respond)
         case "catalog": routeCatalog(request, rest, respond)
         case "status": routeStatus(request, rest, respond)
+        case "operator": routeOperator(request, rest, respond)
         default: respond(Self.notFound())
         }
     }
