@@ -1,5 +1,7 @@
 @testable import Agent
+import Crypto
 import Glibc
+import Membership
 import Testing
 
 /// A scratch directory under /tmp; `remove()` deletes it and what it holds.
@@ -258,7 +260,9 @@ private struct TempDir {
         let file = try dir.write("a.json", #"{"bind_addr": "10.0.0.1"}"#)
         #expect(failure(["-config-file", file, "-bind", "nope"])?.contains("-bind") == true)
         #expect(failure(["-advertise-wan", "0.0.0.0"])?.contains("-advertise-wan") == true)
-        #expect(failure(["-encrypt", "k", "-config-file", file]) == "-encrypt: gossip encryption is not supported yet")
+        #expect(failure(["-encrypt", "k", "-config-file", file]) == "invalid value for -encrypt: key is not valid base64 (standard alphabet, padded)")
+        #expect(failure(["-encrypt", "AAAAAAAAAAAAAAAAAAAAAA=="]) == nil)
+        #expect(failure(["-encrypt", "AAAAAAAAAAAAAAAAAAAA"])?.contains("must be 16, 24 or 32 bytes, not 15") == true)
     }
 
     @Test func goDurations() {
@@ -274,6 +278,51 @@ private struct TempDir {
         #expect(GoDuration.parse("1m30s") == .seconds(90))
         for text in ["", "1", "-1s", "-0", "s", ".s", "1x", "1sm", "1 s", " 1s", "1s ", "1..5s", "+", "1h-2m", "2562048h", "99999999999999999999ns"] {
             #expect(GoDuration.parse(text) == nil, "\(text)")
+        }
+    }
+}
+
+@Suite struct EncryptConfigTests {
+    @Test("encrypt, encrypt_verify_incoming and encrypt_verify_outgoing come from files; -encrypt wins over the file's key")
+    func encryptKeys() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let file = try dir.write("gossip.json", #"{"encrypt": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", "encrypt_verify_incoming": false, "encrypt_verify_outgoing": false}"#)
+        let c = try AgentConfig.from(CommandLineFlags(["-config-file", file], specs: AgentConfig.flagSpecs), hostName: "h")
+        #expect(c.encryptKey?.bytes == Array(0..<32))
+        #expect(!c.encryptVerifyIncoming && !c.encryptVerifyOutgoing)
+        let flagged = try AgentConfig.from(CommandLineFlags(["-config-file", file, "-encrypt", "AQEBAQEBAQEBAQEBAQEBAQ=="], specs: AgentConfig.flagSpecs), hostName: "h")
+        #expect(flagged.encryptKey?.bytes == [UInt8](repeating: 1, count: 16))
+        let defaults = try AgentConfig.from(CommandLineFlags([], specs: AgentConfig.flagSpecs), hostName: "h")
+        #expect(defaults.encryptKey == nil && defaults.encryptVerifyIncoming && defaults.encryptVerifyOutgoing)
+        let bad = try dir.write("bad.json", #"{"encrypt": "AAAA"}"#)
+        #expect(throws: CommandLineFlags.ParseError.self) {
+            try AgentConfig.from(CommandLineFlags(["-config-file", bad], specs: AgentConfig.flagSpecs), hostName: "h")
+        }
+    }
+
+    @Test("a keyring file wins over -encrypt, survives a round trip, and a broken one stops the agent instead of falling back to plaintext")
+    func keyringFiles() throws {
+        let dir = try TempDir()
+        defer {
+            unlink(dir.path + "/serf/local.keyring")
+            rmdir(dir.path + "/serf")
+            dir.remove()
+        }
+        var c = AgentConfig(nodeName: "n")
+        c.dataDir = dir.path
+        c.encryptKey = AESGCM.Key([UInt8](repeating: 7, count: 32))
+        // No file yet: -encrypt's key.
+        #expect(try KeyringFile.encryption(for: .lan, config: c).keyring?.keys == [c.encryptKey!])
+        let ring = try #require(Keyring(keys: [AESGCM.Key([UInt8](repeating: 1, count: 16))!, AESGCM.Key([UInt8](repeating: 2, count: 24))!]))
+        dir.makeSubdirectory("serf")
+        _ = try dir.write("serf/local.keyring", String(decoding: KeyringFile.encode(ring), as: UTF8.self))
+        #expect(try KeyringFile.encryption(for: .lan, config: c).keyring?.keys == ring.keys)
+        // The WAN ring is its own file.
+        #expect(try KeyringFile.encryption(for: .wan, config: c).keyring?.keys == [c.encryptKey!])
+        for broken in ["[]", "{}", "[\"AAAA\"]", "[1]", "not json"] {
+            _ = try dir.write("serf/local.keyring", broken)
+            #expect(throws: AgentError.self) { try KeyringFile.encryption(for: .lan, config: c) }
         }
     }
 }
