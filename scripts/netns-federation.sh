@@ -56,6 +56,15 @@ fed_topology() {
     done
 }
 
+# Gossip (LAN and WAN) is encrypted unless FED_ENCRYPT=0: one key for the
+# whole federation, in a config file as a Kubernetes Secret would mount it.
+FED_ENCRYPT=${FED_ENCRYPT:-1}
+fed_gossip_config() {  # fed_gossip_config BIN: writes $FED_DIR/gossip.json once
+    local bin=$1
+    [ -f "$FED_DIR/gossip.json" ] && return 0
+    (umask 077 && printf '{"encrypt": "%s"}\n' "$("$bin" keygen)" >"$FED_DIR/gossip.json")
+}
+
 # fed_agent BIN NODE DC ROLE [extra flags...]: starts an agent in its namespace.
 # `ip netns exec` execs in place, so $! is the agent's PID.
 fed_agent() {
@@ -64,6 +73,10 @@ fed_agent() {
     ns=$(fed_ns "$dc$node")
     flags=(agent -node "$node" -datacenter "dc$dc" -bind 0.0.0.0 -client 127.0.0.1
            -data-dir "$FED_DIR/$dc$node" -log-level "${FED_LOG_LEVEL:-info}")
+    if [ "$FED_ENCRYPT" = 1 ]; then
+        fed_gossip_config "$bin"
+        flags+=(-config-file "$FED_DIR/gossip.json")
+    fi
     # Everyone joins its datacenter's first server; servers join dc1's first on the WAN.
     [ "$node" = s1 ] || flags+=(-retry-join "10.231.$dc.1")
     case $role in

@@ -49,6 +49,12 @@ extension Integration {
                                "every server's `members -wan` lists the 6 servers alive as sN.dcM (the WAN pool formed)")
                 try checkWANTable(h, lab, observer: lab.agent(3, "s2"), servers: allServers)
                 try checkWANJSON(h, lab, observer: dc2s1, servers: allServers)
+                // Both pools are encrypted (the lab's key, from a config file).
+                let stats = try lab.http(dc2s1, "/v1/agent/self")
+                let encrypted = (try? JSONValue.parse(Array(stats.body.utf8)))?["Stats"].map { s in
+                    [s["serf_lan"]?["encrypted"]?.stringValue, s["serf_wan"]?["encrypted"]?.stringValue]
+                }
+                h.check(encrypted == ["true", "true"], "\(dc2s1.label)'s LAN and WAN pools should be encrypted: \(stats)")
 
                 let datacenters = try lab.http(dc1c1, "/v1/catalog/datacenters")
                 h.check(datacenters.status == 200 && (try? stringArray(datacenters.body).sorted()) == ["dc1", "dc2", "dc3"],

@@ -98,6 +98,8 @@ final class NetnsLab {
     /// process's PID (how stale ones are recognised).
     static let namePrefix = "fedit"
     static let wanBridge = "br-wan"
+    /// The gossip key of every lab agent (LAN and WAN pools).
+    static let gossipKey = "5QhQiaKPC6OZi3Kq9Nya8vQZeXNZlYXVGflf1OgkAbM="
     static func lanBridge(_ datacenter: Int) -> String { "br-dc\(datacenter)" }
     /// The blocks (first two octets) a lab may use, in order of preference.
     static let candidateBlocks: [(Int, Int)] = [(10, 231), (10, 232), (10, 233), (172, 30), (172, 29)]
@@ -184,11 +186,15 @@ final class NetnsLab {
             }
         }
         let wanSeed = agents.first { $0.isServer }?.wanIP ?? ""
+        // Gossip is encrypted, LAN and WAN, with the key in a config file
+        // (as a Kubernetes Secret mounts it).
+        let gossipConfig = h.directory + "/gossip.json"
+        FileIO.append(gossipConfig, #"{"encrypt": "\#(Self.gossipKey)"}"#)
         for agent in agents {
             var command = [ipPath, "netns", "exec", agent.namespace, h.binary, "agent",
                            "-node", agent.node, "-datacenter", agent.dc,
                            "-bind", "0.0.0.0", "-advertise", agent.lanIP, "-client", "127.0.0.1",
-                           "-data-dir", agent.process.dataDir, "-log-level", "debug"]
+                           "-data-dir", agent.process.dataDir, "-log-level", "debug", "-config-file", gossipConfig]
             command += agent.process.retryJoin.flatMap { ["-retry-join", $0] }
             if let wanIP = agent.wanIP {
                 command += ["-server", "-advertise-wan", wanIP, "-retry-join-wan", wanSeed]
