@@ -8,7 +8,10 @@
 #
 # Environment:
 #   NODES=8,32,64      cluster sizes (comma list)
-#   IMPLS=serf,fedagent which implementations to run, in this order
+#   IMPLS=serf,fedagent which implementations to run, in this order; add
+#                      serf-encrypt and fedagent-encrypt for the same run with
+#                      gossip encryption (one 32-byte key, AES-256-GCM, for both);
+#                      with all four the run ends with bench/gossip_encrypt_summary.py
 #   FEDAGENT_BIN=PATH  use this binary instead of building the release one
 #   BENCH_DIR=PATH     where gossip_bench.py lives (default: ../shared/bench beside the repo)
 #
@@ -82,7 +85,7 @@ if command -v dpkg-query >/dev/null 2>&1; then install_packages; fi
 # The release binary.
 if [ -n "${FEDAGENT_BIN:-}" ]; then
     BIN="$FEDAGENT_BIN"
-elif [[ ",$IMPLS," == *",fedagent,"* ]]; then
+elif [[ ",$IMPLS," == *",fedagent"* ]]; then
     # A fresh scratch folder: incremental release builds have been seen to
     # keep stale cross-module inlined code after a struct's layout changed.
     SCRATCH="$ROOT/.build-bench"
@@ -95,6 +98,11 @@ elif [[ ",$IMPLS," == *",fedagent,"* ]]; then
     BIN="$SCRATCH/release/fedagent"
 fi
 
+# One key for both encrypted runs (Serf and fedagent both take base64 of 32 bytes).
+KEY="$(head -c 32 /dev/urandom | base64)"
+SERF_CMD="{bin} agent -node n{i} -bind {ip}:7946 -rpc-addr {ip}:7373 -profile lan -log-level info -join {seed}"
+FED_CMD="{bin} agent -node n{i} -bind {ip} -client {ip} -data-dir {tmp}/n{i} -retry-join {seed}"
+
 STAMP="$(date +%Y%m%d-%H%M%S)"
 RESULTS="$ROOT/bench/results"
 if [ "$DRY_RUN" = 0 ]; then mkdir -p "$RESULTS"; fi
@@ -105,6 +113,8 @@ for impl in "${impls[@]}"; do
     case "$impl" in
         serf) run python3 "$BENCH" --impl serf --nodes "$NODES" --out "$out" "$@" ;;
         fedagent) run python3 "$BENCH" --impl fedagent --bin "$BIN" --nodes "$NODES" --out "$out" "$@" ;;
+        serf-encrypt) run python3 "$BENCH" --impl serf --nodes "$NODES" --out "$out" --agent-cmd "$SERF_CMD -encrypt $KEY" "$@" ;;
+        fedagent-encrypt) run python3 "$BENCH" --impl fedagent --bin "$BIN" --nodes "$NODES" --out "$out" --agent-cmd "$FED_CMD -encrypt $KEY" "$@" ;;
         *) echo "gossip.sh: unknown implementation '$impl' in IMPLS" >&2; exit 1 ;;
     esac
     outputs+=("$out")
@@ -113,6 +123,10 @@ done
 echo "== report"
 if [ "$DRY_RUN" = 0 ]; then
     python3 "$BENCH" --report "${outputs[@]}" | tee "$RESULTS/gossip-report-$STAMP.txt"
+    if [[ ",$IMPLS," == *",serf-encrypt,"* && ",$IMPLS," == *",fedagent-encrypt,"* ]]; then
+        python3 "$ROOT/bench/gossip_encrypt_summary.py" "$RESULTS"/gossip-{serf,serf-encrypt,fedagent,fedagent-encrypt}-"$STAMP".json \
+            | tee -a "$RESULTS/gossip-report-$STAMP.txt"
+    fi
     echo "== saved: ${outputs[*]} $RESULTS/gossip-report-$STAMP.txt"
 else
     echo "+ python3 $BENCH --report ${outputs[*]}" >&2
