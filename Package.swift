@@ -11,11 +11,12 @@ let package = Package(
     ],
     targets: [
         .target(name: "CSystem"),
-        // The system's libcrypto (Debian's libssl-dev), linked statically so
-        // the release binary needs no libssl at run time.
+        // The system's libssl and libcrypto (Debian's libssl-dev), linked
+        // statically (libssl first: it needs libcrypto) so the release
+        // binary needs neither at run time.
         .systemLibrary(name: "COpenSSL"),
         .target(name: "Crypto", dependencies: ["COpenSSL"], swiftSettings: strict,
-                linkerSettings: [.linkedLibrary(":libcrypto.a")]),
+                linkerSettings: [.linkedLibrary(":libssl.a"), .linkedLibrary(":libcrypto.a")]),
         .target(name: "Sockets", dependencies: ["CSystem"], swiftSettings: strict),
         .target(name: "JSON", swiftSettings: strict),
         .target(name: "Membership", dependencies: ["Sockets", "Crypto"], swiftSettings: strict),

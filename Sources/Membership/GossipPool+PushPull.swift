@@ -17,7 +17,9 @@ extension GossipPool {
 
     func openStream(_ frame: [UInt8]) -> StreamOpened {
         if frame.first == GossipSeal.refusalVersion {
-            return .refusedByPeer(String(decoding: frame.dropFirst().prefix(512), as: UTF8.self))
+            // Printable ASCII only: the text goes into our log.
+            let text = frame.dropFirst().prefix(512).map { (0x20...0x7e).contains($0) ? $0 : UInt8(ascii: "?") }
+            return .refusedByPeer(String(decoding: text, as: UTF8.self))
         }
         switch GossipSeal.open(frame, encryption) {
         case .plaintext(let payload): return .plaintext(payload)

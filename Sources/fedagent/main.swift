@@ -13,6 +13,7 @@ let commands: [(name: String, synopsis: String, run: @Sendable ([String]) -> Int
     ("info", InfoCommand.synopsis, InfoCommand.run),
     ("keygen", KeyringCommands.keygenSynopsis, KeyringCommands.keygen),
     ("keyring", KeyringCommands.keyringSynopsis, KeyringCommands.keyring),
+    ("tls", TLSCommands.synopsis, TLSCommands.run),
     ("version", "Prints the fedagent version", { _ in
         print("fedagent v\(FedagentVersion.version)")
         print("Protocol \(FedagentVersion.protocolVersion) spoken by default, understands \(FedagentVersion.protocolMin) to \(FedagentVersion.protocolMax)")

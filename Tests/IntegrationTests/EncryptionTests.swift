@@ -185,6 +185,29 @@ extension Integration {
                 h.check(list.contains("\(Self.keyB) [5/5]") && !list.contains(Self.keyA), "after remove: \(list)")
                 try h.waitForExactViews("all alive after the rotation", observers: agents, expected: expected)
 
+                // Consul's HTTP shapes and errors, as API clients see them.
+                let a = agents[0]
+                let listed = try HTTPClient.get(a.ip, a.ports.http, "/v1/operator/keyring")
+                let pool = (try? JSONValue.parse(listed.body))?.arrayValue?.first
+                h.check(listed.status == 200 && pool?["WAN"]?.boolValue == false && pool?["Datacenter"]?.stringValue == "dc1"
+                            && pool?["NumNodes"]?.intValue == 5 && pool?["Keys"]?[Self.keyB]?.intValue == 5
+                            && pool?["PrimaryKeys"]?[Self.keyB]?.intValue == 5, "GET /v1/operator/keyring: \(listed.status) \(listed.text)")
+                let local = try HTTPClient.get(a.ip, a.ports.http, "/v1/operator/keyring?local-only=1")
+                h.check(local.text.contains("\"NumNodes\":1"), "?local-only: \(local.text)")
+                for (method, body, status, text) in [
+                    ("POST", #"{"Key": "not base64"}"#, 400, "Invalid key"),
+                    ("POST", #"{"Key": "AAAA"}"#, 400, "must be 16, 24 or 32 bytes"),
+                    ("PUT", #"{}"#, 400, "Request decode failed"),
+                    ("DELETE", #"{"Key": "\#(Self.keyB)"}"#, 500, "Removing the primary key is not allowed"),
+                    ("PUT", #"{"Key": "\#(Self.keyA)"}"#, 500, "Requested key is not in the keyring"),
+                ] {
+                    let r = try HTTPClient.request(method, a.ip, a.ports.http, "/v1/operator/keyring", body: Array(body.utf8))
+                    h.check(r.status == status && r.text.contains(text), "\(method) \(body): \(r.status) \(r.text)")
+                }
+                let misuse = try HTTPClient.request("POST", a.ip, a.ports.http, "/v1/operator/keyring?local-only=1",
+                                                    body: Array(#"{"Key": "\#(Self.keyA)"}"#.utf8))
+                h.check(misuse.status == 400, "POST ?local-only: \(misuse.status) \(misuse.text)")
+
                 // Restart one with no key at all: the keyring file has it.
                 let restarted = agents[2]
                 h.signal(restarted, SIGTERM)

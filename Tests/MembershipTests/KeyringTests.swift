@@ -74,6 +74,20 @@ struct KeyringTests {
         #expect(GossipSeal.open(old, GossipEncryption(keyring: rotated)) == .refused(.noKeyOpens))
     }
 
+    @Test("random and mutated datagrams never open as sealed, never trap; only the untouched one opens")
+    func sealFuzz() throws {
+        var rng = SplitMix64(seed: 5)
+        let encryption = GossipEncryption(keyring: Keyring(keys: [Self.k1, Self.k2]))
+        let seed = try #require(GossipSeal.seal([SWIM.wireVersion, 5, 0, 0, 0, 1], key: Self.k2))
+        for round in 0..<20_000 {
+            let input = round % 2 == 0
+                ? [GossipSeal.sealedVersion] + Fuzzer.randomBytes(&rng, alphabet: [0, 1, 2, 3, 255], maxCount: 80)
+                : Fuzzer.mutate(seed, &rng, alphabet: [0, 1, 2, 3, 255], edits: 1...3, maxRun: 5)
+            if case .sealed = GossipSeal.open(input, encryption) { #expect(input == seed) }
+        }
+        #expect(GossipSeal.open(seed, encryption) == .sealed([SWIM.wireVersion, 5, 0, 0, 0, 1], key: Self.k2))
+    }
+
     @Test("a sealed datagram of the instance's size still fits the MTU budget")
     func overhead() throws {
         let sealed = try #require(GossipSeal.seal([UInt8](repeating: 0, count: 1371), key: Self.k1))

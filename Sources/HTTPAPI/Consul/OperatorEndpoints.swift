@@ -12,6 +12,8 @@ extension ConsulAPI {
         guard path == ["keyring"] else { return respond(Self.notFound()) }
         if let bad = Self.require(request, "GET", "POST", "PUT", "DELETE") { return respond(bad) }
         let method = request.method == "HEAD" ? "GET" : request.method
+        let localOnly = Self.isTrue(request, "local-only")
+        if localOnly && method != "GET" { return respond(Self.text(400, "local-only can only be used when listing keys")) }
         var operation: Keyring.Operation?
         if method != "GET" {
             guard let body = try? JSONValue.parse(request.body), body.objectValue != nil,
@@ -25,7 +27,7 @@ extension ConsulAPI {
             }
             operation = method == "POST" ? .install(key) : method == "PUT" ? .use(key) : .remove(key)
         }
-        agent.keyring(operation, localOnly: Self.isTrue(request, "local-only")) { result in
+        agent.keyring(operation, localOnly: localOnly) { result in
             switch result {
             case .failure(let error):
                 respond(Self.text(500, error.description))

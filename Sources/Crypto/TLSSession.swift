@@ -1,0 +1,226 @@
+import COpenSSL
+
+public struct TLSError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    init(_ description: String) { self.description = description }
+
+    /// libssl's error queue (and the peer verification result) as text; clears the queue.
+    static func fromQueue(_ what: String, ssl: OpaquePointer? = nil) -> TLSError {
+        var parts: [String] = []
+        if let ssl {
+            let verify = SSL_get_verify_result(ssl)
+            if verify != X509_V_OK, let text = X509_verify_cert_error_string(verify) { parts.append("certificate: \(String(cString: text))") }
+        }
+        while case let code = ERR_get_error(), code != 0 {
+            var buffer = [CChar](repeating: 0, count: 256)
+            ERR_error_string_n(code, &buffer, buffer.count)
+            parts.append(String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        return TLSError(parts.isEmpty ? what : "\(what): \(parts.joined(separator: "; "))")
+    }
+}
+
+/// One side's TLS settings (libssl's `SSL_CTX`): TLS 1.2 or 1.3 only,
+/// forward-secret AEAD suites only, no renegotiation or compression; a
+/// certificate and key; the CA that peers must chain to.
+public final class TLSContext: @unchecked Sendable {
+    // Immutable after init; libssl allows one SSL_CTX to serve many threads.
+    let ctx: OpaquePointer
+    public enum Role: Sendable { case server, client }
+    public let role: Role
+
+    /// `verifyPeer`: the peer must present a certificate of `authorityPEM`
+    /// (a client certificate for a server, always checked for a client).
+    public init(role: Role, certificatePEM: String?, keyPEM: String?, authorityPEM: String?, verifyPeer: Bool) throws(TLSError) {
+        guard OpenSSL.ready, let ctx = SSL_CTX_new(role == .server ? TLS_server_method() : TLS_client_method()) else {
+            throw TLSError.fromQueue("cannot create a TLS context")
+        }
+        self.ctx = ctx
+        self.role = role
+        guard copenssl_ctx_set_min_tls12(ctx) == 1,
+              SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20") == 1 else {
+            throw TLSError.fromQueue("cannot restrict TLS versions and ciphers")
+        }
+        _ = copenssl_ctx_options(ctx)
+        if let certificatePEM, let keyPEM {
+            do {
+                let cert = try Certificates.parseCertificate(certificatePEM)
+                defer { X509_free(cert) }
+                let key = try Certificates.parseKey(keyPEM)
+                defer { EVP_PKEY_free(key) }
+                guard SSL_CTX_use_certificate(ctx, cert) == 1, SSL_CTX_use_PrivateKey(ctx, key) == 1,
+                      SSL_CTX_check_private_key(ctx) == 1 else {
+                    throw TLSError.fromQueue("the certificate and key do not go together")
+                }
+            } catch let error as Certificates.Failure {
+                throw TLSError(error.description)
+            } catch {
+                throw error as? TLSError ?? TLSError("\(error)")
+            }
+        }
+        if let authorityPEM {
+            guard let store = SSL_CTX_get_cert_store(ctx) else { throw TLSError("no certificate store") }
+            do {
+                let ca = try Certificates.parseCertificate(authorityPEM)
+                defer { X509_free(ca) }
+                guard X509_STORE_add_cert(store, ca) == 1 else { throw TLSError.fromQueue("cannot trust the CA") }
+            } catch let error as Certificates.Failure {
+                throw TLSError("CA: \(error.description)")
+            } catch {
+                throw error as? TLSError ?? TLSError("\(error)")
+            }
+        }
+        SSL_CTX_set_verify(ctx, verifyPeer || role == .client ? copenssl_verify_peer_flags() : SSL_VERIFY_NONE, nil)
+    }
+
+    deinit { SSL_CTX_free(ctx) }
+}
+
+/// One TLS connection as a state machine over memory (swift-nio-ssl's
+/// way): the shell feeds it the bytes the socket read and sends what it
+/// has to send; a handshake, a read that needs more bytes and a write
+/// before the handshake are states here, never blocking calls.
+/// Not thread-safe: one event loop owns it.
+public final class TLSSession {
+    private let ssl: OpaquePointer
+    private let input: OpaquePointer   // network → libssl
+    private let output: OpaquePointer  // libssl → network
+    private var pending: [UInt8] = []  // plaintext written before the handshake finished
+    public private(set) var isEstablished = false
+    public private(set) var failure: TLSError?
+    public private(set) var peerClosed = false
+
+    /// `hostname`: for a client, the name the server's certificate must
+    /// carry (and the SNI sent).
+    public init(context: TLSContext, hostname: String? = nil) throws(TLSError) {
+        guard let ssl = SSL_new(context.ctx), let input = BIO_new(BIO_s_mem()), let output = BIO_new(BIO_s_mem()) else {
+            throw TLSError.fromQueue("cannot create a TLS session")
+        }
+        self.ssl = ssl
+        self.input = input
+        self.output = output
+        SSL_set_bio(ssl, input, output)  // the session owns both BIOs now
+        if context.role == .server {
+            SSL_set_accept_state(ssl)
+        } else {
+            SSL_set_connect_state(ssl)
+            if let hostname {
+                guard SSL_set1_host(ssl, hostname) == 1, copenssl_set_sni(ssl, hostname) == 1 else {
+                    throw TLSError.fromQueue("invalid host name \(hostname)")
+                }
+            }
+            advanceHandshake()  // the ClientHello
+        }
+    }
+
+    deinit { SSL_free(ssl) }
+
+    /// What the application gets from bytes the socket read.
+    public enum Output: Equatable {
+        case established
+        case plaintext([UInt8])
+        /// The peer sent close_notify.
+        case closed
+        case failed(String)
+    }
+
+    /// Feeds ciphertext from the network; gives what it produced (send
+    /// `takeOutgoing()` afterwards: a handshake answers).
+    public func receive(_ bytes: UnsafeRawBufferPointer) -> [Output] {
+        guard failure == nil, !peerClosed else { return [] }
+        var out: [Output] = []
+        if !bytes.isEmpty, BIO_write(input, bytes.baseAddress, Int32(bytes.count)) != Int32(bytes.count) {
+            return fail("cannot buffer received bytes", &out)
+        }
+        if !isEstablished {
+            advanceHandshake()
+            if let failure { out.append(.failed(failure.description)); return out }
+            guard isEstablished else { return out }
+            out.append(.established)
+        }
+        var buffer = [UInt8](repeating: 0, count: 16 << 10)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { SSL_read(ssl, $0.baseAddress, Int32($0.count)) }
+            if n > 0 {
+                out.append(.plaintext(Array(buffer[0..<Int(n)])))
+                continue
+            }
+            switch SSL_get_error(ssl, n) {
+            case SSL_ERROR_WANT_READ: return out
+            case SSL_ERROR_ZERO_RETURN:
+                peerClosed = true
+                out.append(.closed)
+                return out
+            default:
+                return fail("TLS read failed", &out)
+            }
+        }
+    }
+
+    /// Encrypts `plaintext` for sending (held until the handshake is done).
+    public func send(_ plaintext: [UInt8]) {
+        guard failure == nil, !plaintext.isEmpty else { return }
+        guard isEstablished else {
+            pending += plaintext
+            return
+        }
+        write(plaintext)
+    }
+
+    private func write(_ plaintext: [UInt8]) {
+        let n = plaintext.withUnsafeBytes { SSL_write(ssl, $0.baseAddress, Int32($0.count)) }
+        // Memory BIOs grow, so a write either takes everything or fails.
+        if n != Int32(plaintext.count) { failure = TLSError.fromQueue("TLS write failed", ssl: ssl) }
+    }
+
+    /// Ciphertext waiting to go to the network (handshake records
+    /// included); drained by the call.
+    public func takeOutgoing() -> [UInt8] {
+        let count = Int(BIO_ctrl_pending(output))
+        guard count > 0 else { return [] }
+        var out = [UInt8](repeating: 0, count: count)
+        let n = out.withUnsafeMutableBytes { BIO_read(output, $0.baseAddress, Int32(count)) }
+        return n > 0 ? Array(out.prefix(Int(n))) : []
+    }
+
+    /// Starts a clean shutdown (close_notify); send `takeOutgoing()` then close.
+    public func close() {
+        guard isEstablished, failure == nil else { return }
+        _ = SSL_shutdown(ssl)
+    }
+
+    /// The certificate the peer proved it holds (after the handshake).
+    public var peerCertificate: Certificate? {
+        guard isEstablished, let x509 = copenssl_peer_certificate(ssl) else { return nil }
+        return Certificate(owning: x509)
+    }
+
+    /// "TLSv1.3" and the like, after the handshake.
+    public var protocolVersion: String { String(cString: SSL_get_version(ssl)) }
+
+    private func advanceHandshake() {
+        let rc = SSL_do_handshake(ssl)
+        if rc == 1 {
+            isEstablished = true
+            let held = pending
+            pending = []
+            if !held.isEmpty { write(held) }
+            return
+        }
+        switch SSL_get_error(ssl, rc) {
+        case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE: return
+        default: failure = TLSError.fromQueue("TLS handshake failed", ssl: ssl)
+        }
+    }
+
+    private func fail(_ what: String, _ out: inout [Output]) -> [Output] {
+        let error = TLSError.fromQueue(what, ssl: ssl)
+        failure = error
+        out.append(.failed(error.description))
+        return out
+    }
+}
+
+extension Certificate {
+    convenience init(owning x509: OpaquePointer) { self.init(x509: x509) }
+}
