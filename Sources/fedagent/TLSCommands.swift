@@ -40,21 +40,12 @@ enum TLSCommands {
         .init("additional-ipaddress", .list, "Another IP address for the certificate."),
     ]
 
-    /// Parses flags, prints help on `-h`, runs `body`, maps errors to exit 1.
+    /// Consul's tls commands print errors as `==> ...` and take no arguments.
     static func command(_ arguments: [String], specs: [CommandLineFlags.Spec], usage: String, synopsis: String,
                         _ body: (CommandLineFlags) throws -> Void) -> Int32 {
-        do {
-            let flags = try CommandLineFlags(arguments, specs: specs)
-            if flags.wantsHelp {
-                print("Usage: \(usage)\n\n  \(synopsis).\n\nOptions:\n\n" + CommandLineFlags.usage(specs))
-                return 0
-            }
-            guard flags.positional.isEmpty else { throw AgentClient.Failure(description: "Too many arguments (expected 0, got \(flags.positional.count))") }
+        PoolCommands.local(arguments, specs: specs, usage: usage, synopsis: synopsis, errorPrefix: "==> ") { flags in
+            try Subcommands.noArguments(flags)
             try body(flags)
-            return 0
-        } catch {
-            printError("==> \(error)")
-            return 1
         }
     }
 
