@@ -15,7 +15,7 @@ let package = Package(
         // statically (libssl first: it needs libcrypto) so the release
         // binary needs neither at run time.
         .systemLibrary(name: "COpenSSL"),
-        .target(name: "Crypto", dependencies: ["COpenSSL"], swiftSettings: strict,
+        .target(name: "Crypto", dependencies: ["COpenSSL", "Sockets"], swiftSettings: strict,
                 linkerSettings: [.linkedLibrary(":libssl.a"), .linkedLibrary(":libcrypto.a")]),
         .target(name: "Sockets", dependencies: ["CSystem"], swiftSettings: strict),
         .target(name: "JSON", swiftSettings: strict),
@@ -34,7 +34,7 @@ let package = Package(
         .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "Agent", "Sockets", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "IntegrationTests", dependencies: ["JSON", "Sockets", "HTTPAPI", "Agent"], exclude: ["python"], swiftSettings: strict),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "SocketsTests", dependencies: ["Sockets", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "SocketsTests", dependencies: ["Sockets", "Crypto", "TestSupport"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

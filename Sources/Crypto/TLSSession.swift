@@ -1,4 +1,5 @@
 import COpenSSL
+import Sockets
 
 public struct TLSError: Error, CustomStringConvertible, Sendable {
     public let description: String
@@ -223,4 +224,59 @@ public final class TLSSession {
 
 extension Certificate {
     convenience init(owning x509: OpaquePointer) { self.init(x509: x509) }
+}
+
+/// The layer a `TCPConnection` runs (`secure(with:)`): the same session,
+/// driven through caller-owned buffers so relayed bytes are never copied
+/// into fresh arrays.
+extension TLSSession: StreamSecurity {
+    public var failureText: String? { failure?.description }
+
+    public func absorb(_ ciphertext: UnsafeRawBufferPointer) -> Bool {
+        guard failure == nil else { return false }
+        if !ciphertext.isEmpty, BIO_write(input, ciphertext.baseAddress, Int32(ciphertext.count)) != Int32(ciphertext.count) {
+            failure = TLSError.fromQueue("cannot buffer received bytes")
+            return false
+        }
+        if !isEstablished { advanceHandshake() }
+        return failure == nil
+    }
+
+    public func readPlaintext(into buffer: UnsafeMutableRawBufferPointer) -> SecureRead {
+        guard failure == nil else { return .failed }
+        guard isEstablished else { return .needMore }
+        guard !peerClosed else { return .closed }
+        let n = SSL_read(ssl, buffer.baseAddress, Int32(min(buffer.count, 1 << 30)))
+        if n > 0 { return .bytes(Int(n)) }
+        switch SSL_get_error(ssl, n) {
+        case SSL_ERROR_WANT_READ: return .needMore
+        case SSL_ERROR_ZERO_RETURN:
+            peerClosed = true
+            return .closed
+        default:
+            failure = TLSError.fromQueue("TLS read failed", ssl: ssl)
+            return .failed
+        }
+    }
+
+    public var hasBufferedInput: Bool { SSL_pending(ssl) > 0 || BIO_ctrl_pending(input) > 0 }
+
+    public func seal(_ plaintext: UnsafeRawBufferPointer) -> Bool {
+        guard failure == nil, isEstablished else { return false }
+        guard !plaintext.isEmpty else { return true }
+        // Memory BIOs grow, so a write either takes everything or fails.
+        if SSL_write(ssl, plaintext.baseAddress, Int32(plaintext.count)) != Int32(plaintext.count) {
+            failure = TLSError.fromQueue("TLS write failed", ssl: ssl)
+        }
+        return failure == nil
+    }
+
+    public var pendingCiphertext: Int { Int(BIO_ctrl_pending(output)) }
+
+    public func takeCiphertext(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        let n = BIO_read(output, buffer.baseAddress, Int32(min(buffer.count, pendingCiphertext)))
+        return max(0, Int(n))
+    }
+
+    public func beginClose() { close() }
 }

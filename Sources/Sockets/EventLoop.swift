@@ -65,6 +65,10 @@ public final class EventLoop: @unchecked Sendable {
     /// One read buffer for every connection of this loop: handlers run one
     /// at a time, so they can share it (no allocation per read).
     let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 16)
+    /// Where TLS connections decrypt into and seal out of (`StreamSecurity`):
+    /// separate from `readBuffer`, which still holds the ciphertext read.
+    let plaintextBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 16)
+    let cipherBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 16)
 
     public static let readable: UInt32 = csystem_epollin()
     public static let writable: UInt32 = csystem_epollout()
@@ -83,6 +87,8 @@ public final class EventLoop: @unchecked Sendable {
 
     deinit {
         readBuffer.deallocate()
+        plaintextBuffer.deallocate()
+        cipherBuffer.deallocate()
         close(epollFD)
         close(wakeFD)
     }

@@ -14,9 +14,9 @@ public final class TCPConnection {
     private let loop: EventLoop
     private var outbox: [UInt8] = []
     private var outboxOffset = 0
-    private var closed = false
-    private var closeAfterFlush = false
-    private var connecting = false
+    var closed = false
+    var closeAfterFlush = false
+    var connecting = false
     private var idleTimer: TimerID?
     private var connectTimer: TimerID?
     private var idleTimeout: Duration?
@@ -25,18 +25,28 @@ public final class TCPConnection {
     private var watchingWrites = false
     private var idlePaused = false
     /// The owner asked not to be handed bytes for now (`pauseReading`).
-    private var readPaused = false
+    var readPaused = false
     /// The events epoll watches now; 0 with `registered` false when parked.
     private var interest: UInt32 = 0
     /// False while parked out of epoll (see `handle`) or after `finish`.
     private var registered = true
     /// A FIN goes out once the outbox is empty (`shutdownWriteWhenFlushed`).
-    private var shutdownAfterFlush = false
+    var shutdownAfterFlush = false
+
+    /// The TLS layer between the socket and the owner (`secure(with:)`).
+    public internal(set) var security: StreamSecurity?
+    /// Plaintext written before the handshake completed.
+    var heldPlaintext: [UInt8] = []
+    var plaintextPumpScheduled = false
+    /// Called once the TLS handshake completes, before any plaintext is
+    /// handed to `onBytes`: the owner checks who the peer proved to be and
+    /// may close the connection.
+    public var onSecured: ((TCPConnection) -> Void)?
 
     /// The peer's EOF has been read (only with `onReadEOF` set; otherwise EOF closes).
-    public private(set) var isReadClosed = false
+    public internal(set) var isReadClosed = false
     /// Our FIN has been sent (`shutdownWriteWhenFlushed` and the outbox emptied).
-    public private(set) var isWriteClosed = false
+    public internal(set) var isWriteClosed = false
     /// Bytes received from and handed to the kernel over the connection's life.
     public private(set) var bytesRead: UInt64 = 0
     public private(set) var bytesWritten: UInt64 = 0
@@ -60,8 +70,10 @@ public final class TCPConnection {
     /// Whether the connection is still open (not yet finished).
     public var isOpen: Bool { !closed }
 
-    /// Bytes queued and not yet taken by the kernel.
-    public var pendingOutput: Int { outbox.count - outboxOffset }
+    /// Bytes queued and not yet taken by the kernel (with TLS: ciphertext,
+    /// plus plaintext held until the handshake completes).
+    public var pendingOutput: Int { outboxPending + heldPlaintext.count }
+    var outboxPending: Int { outbox.count - outboxOffset }
     /// Bytes the outbox holds allocated (for tests and memory accounting).
     package var outboxCapacity: Int { outbox.capacity }
 
@@ -111,6 +123,7 @@ public final class TCPConnection {
     /// closed or after `shutdownWriteWhenFlushed`.
     public func write(_ bytes: [UInt8]) {
         guard !closed, !shutdownAfterFlush else { return }
+        if security != nil { return bytes.withUnsafeBytes { writeSecured($0) } }
         compactOutbox()
         outbox.append(contentsOf: bytes)
         if !connecting { flush() }
@@ -122,8 +135,16 @@ public final class TCPConnection {
     /// they are only queued: writability flushes them (no futile send).
     public func write(_ bytes: UnsafeRawBufferPointer) {
         guard !closed, !shutdownAfterFlush, bytes.count > 0 else { return }
+        if security != nil { return writeSecured(bytes) }
+        writeToSocket(bytes)
+    }
+
+    /// `write(_:)` below any TLS layer (its ciphertext, a close_notify
+    /// after `shutdownWriteWhenFlushed`).
+    func writeToSocket(_ bytes: UnsafeRawBufferPointer) {
+        guard !closed, !isWriteClosed, bytes.count > 0 else { return }
         var rest = bytes
-        if !connecting && pendingOutput == 0 {
+        if !connecting && outboxPending == 0 {
             let written: Int?
             do {
                 written = try socket.write(bytes)
@@ -152,7 +173,7 @@ public final class TCPConnection {
         if outboxOffset == outbox.count {
             outbox.removeAll(keepingCapacity: true)
             outboxOffset = 0
-        } else if outboxOffset >= 4096 && outboxOffset >= pendingOutput {
+        } else if outboxOffset >= 4096 && outboxOffset >= outboxPending {
             outbox.removeSubrange(0..<outboxOffset)
             outboxOffset = 0
         }
@@ -171,6 +192,8 @@ public final class TCPConnection {
         guard readPaused else { return }
         readPaused = false
         updateInterest()
+        // Records already read off the socket will not make it readable again.
+        if security?.hasBufferedInput == true { schedulePlaintextPump() }
     }
 
     public var isReadingPaused: Bool { readPaused }
@@ -181,10 +204,17 @@ public final class TCPConnection {
     public func shutdownWriteWhenFlushed() {
         guard !closed, !shutdownAfterFlush else { return }
         shutdownAfterFlush = true
-        if !connecting && pendingOutput == 0 { shutdownWriteNow() }
+        if let security {
+            // Before the handshake completes, `establish` sends it.
+            guard security.isEstablished else { return }
+            security.beginClose()
+            sendCiphertext()
+            if closed { return }
+        }
+        if !connecting && outboxPending == 0 { shutdownWriteNow() }
     }
 
-    private func shutdownWriteNow() {
+    func shutdownWriteNow() {
         guard !isWriteClosed else { return }
         isWriteClosed = true
         socket.shutdownWrite()
@@ -203,8 +233,14 @@ public final class TCPConnection {
 
     /// Closes once queued output has been written.
     public func closeWhenFlushed() {
+        guard !closed, !closeAfterFlush else { return }
         closeAfterFlush = true
-        if !connecting && pendingOutput == 0 { finish(nil) }
+        if let security, security.isEstablished, !shutdownAfterFlush {
+            security.beginClose()
+            sendCiphertext()
+            if closed { return }
+        }
+        if !connecting && outboxPending == 0 && handshakeSettled { finish(nil) }
     }
 
     public func close() { finish(nil) }
@@ -279,15 +315,20 @@ public final class TCPConnection {
                 return finish(error)
             }
             guard let n = result else { return }
-            if n == 0 { return readEOF() }
+            if n == 0 {
+                // A TLS stream ends with close_notify; a bare FIN may be a truncation.
+                if security != nil { return finish(SocketError("TLS stream ended without close_notify", errno: ECONNRESET)) }
+                return readEOF()
+            }
             bytesRead &+= UInt64(n)
             armIdleTimer()
-            onBytes(self, UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-            if closed || readPaused || n < buffer.count { return }
+            let received = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+            if security != nil { absorbSecured(received) } else { onBytes(self, received) }
+            if closed || readPaused || isReadClosed || n < buffer.count { return }
         }
     }
 
-    private func readEOF() {
+    func readEOF() {
         guard let onReadEOF else { return finish(nil) }
         isReadClosed = true
         updateInterest()  // a socket at EOF stays readable: stop watching
@@ -296,8 +337,8 @@ public final class TCPConnection {
     }
 
     private func flush() {
-        let hadOutput = pendingOutput > 0
-        while pendingOutput > 0 {
+        let hadOutput = outboxPending > 0
+        while outboxPending > 0 {
             let written: Int?
             do {
                 written = try outbox.withUnsafeBytes { raw throws(SocketError) in
@@ -312,10 +353,10 @@ public final class TCPConnection {
             outboxOffset += n
             bytesWritten &+= UInt64(n)
         }
-        if pendingOutput == 0 {
+        if outboxPending == 0 {
             outbox.removeAll(keepingCapacity: outbox.capacity <= 65536)
             outboxOffset = 0
-            if closeAfterFlush { return finish(nil) }
+            if closeAfterFlush && handshakeSettled { return finish(nil) }
             if watchingWrites {
                 watchingWrites = false
                 updateInterest()
@@ -352,7 +393,7 @@ public final class TCPConnection {
         }
     }
 
-    private func finish(_ error: SocketError?) {
+    func finish(_ error: SocketError?) {
         guard !closed else { return }
         closed = true
         if let t = idleTimer { loop.cancel(t) }
@@ -366,6 +407,7 @@ public final class TCPConnection {
         onConnected = { _ in }
         onDrained = nil
         onReadEOF = nil
+        onSecured = nil
         keepSelfAlive = nil
     }
 }

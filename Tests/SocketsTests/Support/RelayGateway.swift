@@ -23,6 +23,11 @@ final class RelayGateway: @unchecked Sendable {
     let idleTimeout: Duration?
     /// Written to the upstream before the splice (`.connectHelper` only).
     let preamble: [UInt8]?
+    /// TLS layers (made on the loop) for the accepted connection and the
+    /// upstream one (`.splice` only): two gateways chained through TLS.
+    typealias MakeSecurity = @Sendable () -> StreamSecurity?
+    let acceptedSecurity: MakeSecurity?
+    let upstreamSecurity: MakeSecurity?
 
     /// Every relay's end, in order.
     let finished = Mutex<[TCPRelay.Stats]>([])
@@ -40,7 +45,10 @@ final class RelayGateway: @unchecked Sendable {
     private var sampler: TimerID?
 
     init(upstream port: UInt16, mode: Mode = .splice, bufferLimit: Int = TCPRelay.defaultBufferLimit,
-         idleTimeout: Duration? = .seconds(60), preamble: [UInt8]? = nil) throws {
+         idleTimeout: Duration? = .seconds(60), preamble: [UInt8]? = nil,
+         acceptedSecurity: MakeSecurity? = nil, upstreamSecurity: MakeSecurity? = nil) throws {
+        self.acceptedSecurity = acceptedSecurity
+        self.upstreamSecurity = upstreamSecurity
         loop = try EventLoop.startThread()
         upstream = Endpoint(ipv4: 127, 0, 0, 1, port: port)
         self.mode = mode
@@ -109,8 +117,16 @@ final class RelayGateway: @unchecked Sendable {
                              onFinish: record)
         case .splice:
             a.pauseReading()
+            if let acceptedSecurity {
+                guard let layer = acceptedSecurity() else { return a.abort() }
+                a.secure(with: layer)
+            }
             guard let b = try? TCPConnection.connect(to: upstream, loop: loop, timeout: .seconds(10)) else {
                 return a.abort()
+            }
+            if let upstreamSecurity {
+                guard let layer = upstreamSecurity() else { return a.abort() }
+                b.secure(with: layer)
             }
             b.onClose = { _, _ in a.abort() }
             b.onConnected = { [self] b in
