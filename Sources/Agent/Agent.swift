@@ -57,6 +57,8 @@ public final class Agent {
     public let catalog: CatalogSync
     /// The WAN pool (servers) and requests for other datacenters.
     public private(set) var federation: Federation!
+    /// TLS contexts of the server port, the servers it dials and HTTPS.
+    public let tls: TLSMaterial
     private let startedAt: Instant
 
     public init(config: AgentConfig, loop: EventLoop) throws {
@@ -64,6 +66,7 @@ public final class Agent {
         self.loop = loop
         Log.level = config.logLevel
         nodeID = try NodeIdentity.load(dataDir: config.dataDir)
+        tls = try TLSMaterial.load(config.tls, server: config.server, httpsPort: config.httpsPort)
         let bindIP = config.serfLANBind ?? config.bindAddress
         guard let bind = Endpoint(ip: bindIP, port: config.serfLANPort) else {
             throw NodeIdentity.Failure(description: "invalid bind address \(bindIP)")

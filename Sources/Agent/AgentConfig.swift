@@ -44,6 +44,10 @@ public struct AgentConfig: Sendable {
     public var encryptVerifyIncoming = true
     /// `encrypt_verify_outgoing`: seal what is sent (default on).
     public var encryptVerifyOutgoing = true
+    /// TLS on the server port and the HTTPS API (`tls`, `-ca-file`, ...).
+    public var tls = TLSSettings()
+    /// `ports.https` / `-https-port`: the HTTPS API (off when nil; 8501 by convention).
+    public var httpsPort: UInt16?
     /// Consul `services`/`service` definitions from configuration files, raw:
     /// one JSON object per service, in file order.
     public var serviceDefinitions: [JSONValue] = []
@@ -80,6 +84,13 @@ public struct AgentConfig: Sendable {
         .init("config-file", .list, "JSON configuration file with Consul's keys; flags win over files."),
         .init("config-dir", .list, "Directory whose *.json files are loaded in lexical order (before -config-file)."),
         .init("encrypt", .string, "Gossip encryption key: base64 of 16, 24 or 32 bytes (fedagent keygen)."),
+        .init("https-port", .string, "HTTPS API port (off by default; 8501 by convention). Needs -cert-file and -key-file."),
+        .init("ca-file", .string, "PEM file of the CA that TLS peers' certificates must chain to (tls.defaults.ca_file)."),
+        .init("cert-file", .string, "PEM certificate this agent presents on TLS connections (tls.defaults.cert_file)."),
+        .init("key-file", .string, "PEM private key of -cert-file (tls.defaults.key_file)."),
+        .init("verify-incoming", .bool, "Clients of the server port and HTTPS API must present a certificate of -ca-file."),
+        .init("verify-outgoing", .bool, "Dial servers with TLS and check their certificate chain."),
+        .init("verify-server-hostname", .bool, "Servers must prove server.<dc>.<domain> (implies -verify-outgoing)."),
         .init("domain", .string, "DNS domain (default consul.)."),
         .init("alt-domain", .string, "A second DNS domain answered like -domain."),
         .init("recursor", .list, "Upstream DNS server (ip or ip:port) for names outside the domain."),
@@ -147,6 +158,17 @@ public struct AgentConfig: Sendable {
             }
         }
 
+        if let v = flags.string("https-port") {
+            let port = v == "-1" ? 0 : try flags.port("https-port", default: 0, allowZero: true)
+            c.httpsPort = port == 0 ? nil : port
+        }
+        if let v = flags.string("ca-file") { c.tls.caFile = v }
+        if let v = flags.string("cert-file") { c.tls.certFile = v }
+        if let v = flags.string("key-file") { c.tls.keyFile = v }
+        if flags.has("verify-incoming") { c.tls.verifyIncoming = flags.bool("verify-incoming") }
+        if flags.has("verify-outgoing") { c.tls.verifyOutgoing = flags.bool("verify-outgoing") }
+        if flags.has("verify-server-hostname") { c.tls.verifyServerHostname = flags.bool("verify-server-hostname") }
+
         // Validate the merged result, naming the flag or file key that set a bad value.
         func source(_ flag: String, _ key: String) -> String { flags.has(flag) ? "-\(flag)" : "\"\(key)\" (config file)" }
         guard isValidNodeName(c.nodeName) else {
@@ -157,6 +179,7 @@ public struct AgentConfig: Sendable {
             guard let value, !isValidDomain(value) else { continue }
             throw fail("invalid value \"\(value)\" for \(source(flag, key)): not a domain name")
         }
+        if let problem = c.tls.problem(server: c.server, httpsPort: c.httpsPort) { throw fail("tls: \(problem)") }
         for recursor in c.recursors where Endpoint(parsing: recursor, defaultPort: 53) == nil {
             throw fail("invalid value \"\(recursor)\" for \(source("recursor", "recursors")): want ip or ip:port")
         }

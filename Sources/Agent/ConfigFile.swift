@@ -138,6 +138,16 @@ private struct Reader {
                 c.altDomain = domain.hasSuffix(".") ? domain : domain + "."
             case "recursors": c.recursors += try strings(value, key)
             case "recursor": c.recursors.append(try string(value, key, nonEmpty: true))
+            case "tls": try applyTLS(value, to: &c.tls)
+            // Consul's older top-level TLS keys (before `tls` in 1.12).
+            case "ca_file": c.tls.caFile = try string(value, key, nonEmpty: true)
+            case "cert_file": c.tls.certFile = try string(value, key, nonEmpty: true)
+            case "key_file": c.tls.keyFile = try string(value, key, nonEmpty: true)
+            case "verify_incoming": c.tls.verifyIncoming = try bool(value, key)
+            case "verify_outgoing": c.tls.verifyOutgoing = try bool(value, key)
+            case "verify_server_hostname": c.tls.verifyServerHostname = try bool(value, key)
+            case "verify_incoming_rpc": c.tls.rpcVerifyIncoming = try bool(value, key)
+            case "verify_incoming_https": c.tls.httpsVerifyIncoming = try bool(value, key)
             default: unknown(key)
             }
         }
@@ -154,7 +164,33 @@ private struct Reader {
             case "serf_lan": c.serfLANPort = try port(v, path)
             case "serf_wan": c.serfWANPort = try port(v, path)
             case "server": c.serverPort = try port(v, path)
+            case "https":
+                // Off by default; Consul turns it off with -1 (0 here too).
+                let n = v.intValue == -1 ? 0 : try port(v, path, allowZero: true)
+                c.httpsPort = n == 0 ? nil : n
             default: unknown(path)
+            }
+        }
+    }
+
+    /// `tls.defaults`, `tls.internal_rpc`, `tls.https`: the keys fedagent
+    /// enforces; others (cipher suites, TLS versions: fixed here to TLS 1.2+
+    /// with forward-secret AEAD suites) are warned about, not silently taken.
+    private mutating func applyTLS(_ value: JSONValue, to t: inout TLSSettings) throws(Failure) {
+        for (section, v) in try object(value, "tls") {
+            for (key, x) in try object(v, "tls." + section) {
+                let path = "tls.\(section).\(key)"
+                switch (section, key) {
+                case ("defaults", "ca_file"): t.caFile = try string(x, path, nonEmpty: true)
+                case ("defaults", "cert_file"): t.certFile = try string(x, path, nonEmpty: true)
+                case ("defaults", "key_file"): t.keyFile = try string(x, path, nonEmpty: true)
+                case ("defaults", "verify_incoming"): t.verifyIncoming = try bool(x, path)
+                case ("defaults", "verify_outgoing"): t.verifyOutgoing = try bool(x, path)
+                case ("internal_rpc", "verify_server_hostname"): t.verifyServerHostname = try bool(x, path)
+                case ("internal_rpc", "verify_incoming"): t.rpcVerifyIncoming = try bool(x, path)
+                case ("https", "verify_incoming"): t.httpsVerifyIncoming = try bool(x, path)
+                default: unknown(path)
+                }
             }
         }
     }

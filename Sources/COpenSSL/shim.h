@@ -26,6 +26,7 @@ static inline long copenssl_bio_mem_data(BIO *bio, char **data) { return BIO_get
 // TLS (libssl): macros as functions.
 static inline int copenssl_ctx_set_min_tls12(SSL_CTX *ctx) { return (int)SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION); }
 static inline int copenssl_set_sni(SSL *ssl, const char *name) { return (int)SSL_set_tlsext_host_name(ssl, name); }
+static inline int copenssl_set_verify_ip(SSL *ssl, const char *ip) { return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), ip); }
 static inline X509 *copenssl_peer_certificate(const SSL *ssl) { return SSL_get1_peer_certificate(ssl); }
 static inline int copenssl_verify_peer_flags(void) { return SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT; }
 static inline long copenssl_ctx_options(SSL_CTX *ctx) {

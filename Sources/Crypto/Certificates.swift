@@ -151,7 +151,7 @@ public enum Certificates {
 }
 
 /// A parsed certificate, for the checks TLS peers are held to.
-public final class Certificate {
+public final class Certificate: @unchecked Sendable {  // immutable once parsed
     let x509: OpaquePointer
 
     public init(pem: String) throws(Certificates.Failure) {

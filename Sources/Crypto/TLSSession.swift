@@ -31,8 +31,12 @@ public final class TLSContext: @unchecked Sendable {
     public let role: Role
 
     /// `verifyPeer`: the peer must present a certificate of `authorityPEM`
-    /// (a client certificate for a server, always checked for a client).
-    public init(role: Role, certificatePEM: String?, keyPEM: String?, authorityPEM: String?, verifyPeer: Bool) throws(TLSError) {
+    /// (a client certificate for a server; for a client, the server's,
+    /// which only `CONSUL_HTTP_SSL_VERIFY=false` turns off).
+    /// `askPeer` (servers, without `verifyPeer`): a client certificate is
+    /// asked for and checked if one is sent, but a client may send none.
+    public init(role: Role, certificatePEM: String?, keyPEM: String?, authorityPEM: String?, verifyPeer: Bool,
+                askPeer: Bool = false) throws(TLSError) {
         guard OpenSSL.ready, let ctx = SSL_CTX_new(role == .server ? TLS_server_method() : TLS_client_method()) else {
             throw TLSError.fromQueue("cannot create a TLS context")
         }
@@ -71,7 +75,11 @@ public final class TLSContext: @unchecked Sendable {
                 throw error as? TLSError ?? TLSError("\(error)")
             }
         }
-        SSL_CTX_set_verify(ctx, verifyPeer || role == .client ? copenssl_verify_peer_flags() : SSL_VERIFY_NONE, nil)
+        // A client without a CA of its own trusts the system's (an HTTPS
+        // API behind a public certificate).
+        if role == .client && authorityPEM == nil && verifyPeer { _ = SSL_CTX_set_default_verify_paths(ctx) }
+        let mode = verifyPeer ? copenssl_verify_peer_flags() : askPeer ? SSL_VERIFY_PEER : SSL_VERIFY_NONE
+        SSL_CTX_set_verify(ctx, mode, nil)
     }
 
     deinit { SSL_CTX_free(ctx) }
@@ -106,9 +114,11 @@ public final class TLSSession {
         } else {
             SSL_set_connect_state(ssl)
             if let hostname {
-                guard SSL_set1_host(ssl, hostname) == 1, copenssl_set_sni(ssl, hostname) == 1 else {
-                    throw TLSError.fromQueue("invalid host name \(hostname)")
-                }
+                // An address is checked against the IP names (and sent no SNI: RFC 6066 has none for literals).
+                let isAddress = hostname.contains(":") || hostname.split(separator: ".").count == 4 && hostname.allSatisfy { $0.isNumber || $0 == "." }
+                let ok = isAddress ? copenssl_set_verify_ip(ssl, hostname) == 1
+                                   : SSL_set1_host(ssl, hostname) == 1 && copenssl_set_sni(ssl, hostname) == 1
+                guard ok else { throw TLSError.fromQueue("invalid host name \(hostname)") }
             }
             advanceHandshake()  // the ClientHello
         }

@@ -44,6 +44,15 @@ enum AgentCommand {
             }
             let http = try HTTPServer(bind: httpBind, loop: loop) { request, respond in api.handle(request, respond) }
             Log.info("agent", "HTTP API on http://\(http.endpoint)")
+            var https: HTTPServer?
+            if let port = config.httpsPort, let tls = agent.tls.https {
+                guard let bind = Endpoint(ip: config.clientAddress, port: port) else {
+                    throw AgentError("invalid client address \(config.clientAddress)")
+                }
+                https = try HTTPServer(bind: bind, loop: loop, tls: tls) { request, respond in api.handle(request, respond) }
+                let clients = config.tls.effectiveHTTPSVerifyIncoming ? "client certificates required" : "no client certificates"
+                Log.info("agent", "HTTPS API on https://\(bind) (\(clients))")
+            }
             var dnsPublisher: DNSSnapshotPublisher?
             if config.dnsPort != 0 {
                 let publisher = DNSSnapshotPublisher(agent: agent)
@@ -55,6 +64,7 @@ enum AgentCommand {
             var exitCode: Int32 = 0
             api.onLeft = {
                 http.close()
+                https?.close()
                 loop.stop()
             }
             if signals >= 0 {
@@ -75,6 +85,7 @@ enum AgentCommand {
                     Log.info("agent", "caught signal \(signo): leaving gracefully")
                     agent.leave {
                         http.close()
+                        https?.close()
                         loop.stop()
                     }
                 }

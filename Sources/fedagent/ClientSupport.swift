@@ -1,4 +1,5 @@
 import Agent
+import Crypto
 import Glibc
 import HTTPAPI
 import JSON
@@ -12,20 +13,32 @@ func printError(_ message: String) {
 /// a request helper that turns failures into Consul-like messages.
 struct AgentClient {
     static let flagSpecs: [CommandLineFlags.Spec] = [
-        .init("http-addr", .string, "Agent HTTP address (default 127.0.0.1:8500; env FEDAGENT_HTTP_ADDR, CONSUL_HTTP_ADDR)."),
+        .init("http-addr", .string, "Agent HTTP address, https:// for HTTPS (default 127.0.0.1:8500; env FEDAGENT_HTTP_ADDR, CONSUL_HTTP_ADDR)."),
+        .init("ca-file", .string, "CA certificate (PEM) the HTTPS API's certificate must chain to (env CONSUL_CACERT)."),
+        .init("client-cert", .string, "Client certificate (PEM) for an HTTPS API that verifies clients (env CONSUL_CLIENT_CERT)."),
+        .init("client-key", .string, "Key (PEM) of -client-cert (env CONSUL_CLIENT_KEY)."),
+        .init("tls-server-name", .string, "Name the HTTPS API's certificate must carry (default: the host; env CONSUL_TLS_SERVER_NAME)."),
     ]
 
     let host: String
     let port: UInt16
+    /// HTTPS (an https:// address or CONSUL_HTTP_SSL=true), and the name the server must prove.
+    let tls: TLSContext?
+    let serverName: String?
+
+    /// A flag (if there is one), else `FEDAGENT_<name>`, else `CONSUL_<name>`.
+    static func setting(_ flags: CommandLineFlags, _ flag: String?, env name: String) -> String? {
+        flag.flatMap { flags.string($0) } ?? getenv("FEDAGENT_" + name).map { String(cString: $0) } ?? getenv("CONSUL_" + name).map { String(cString: $0) }
+    }
 
     init(flags: CommandLineFlags) throws(CommandLineFlags.ParseError) {
-        var text = flags.string("http-addr")
-            ?? getenv("FEDAGENT_HTTP_ADDR").map { String(cString: $0) }
-            ?? getenv("CONSUL_HTTP_ADDR").map { String(cString: $0) }
-            ?? "127.0.0.1:8500"
+        func fail(_ why: String) -> CommandLineFlags.ParseError { CommandLineFlags.ParseError(description: why) }
+        var text = Self.setting(flags, "http-addr", env: "HTTP_ADDR") ?? "127.0.0.1:8500"
+        var secure = ["true", "1"].contains(Self.setting(flags, nil, env: "HTTP_SSL")?.lowercased() ?? "")
+        if text.hasPrefix("https://") { secure = true }
         for scheme in ["http://", "https://"] where text.hasPrefix(scheme) { text.removeFirst(scheme.count) }
         if text.hasSuffix("/") { text.removeLast() }
-        var host = text, port: UInt16 = 8500
+        var host = text, port: UInt16 = secure ? 8501 : 8500
         if let colon = text.lastIndex(of: ":"), !text.hasSuffix("]") {
             guard let p = UInt16(text[text.index(after: colon)...]), p > 0 else {
                 throw CommandLineFlags.ParseError(description: "invalid HTTP address \"\(text)\"")
@@ -37,6 +50,24 @@ struct AgentClient {
         guard !host.isEmpty else { throw CommandLineFlags.ParseError(description: "invalid HTTP address \"\(text)\"") }
         self.host = host
         self.port = port
+        serverName = Self.setting(flags, "tls-server-name", env: "TLS_SERVER_NAME")
+        guard secure else {
+            tls = nil
+            return
+        }
+        let verify = !["false", "0"].contains(Self.setting(flags, nil, env: "HTTP_SSL_VERIFY")?.lowercased() ?? "")
+        func read(_ flag: String, _ env: String) throws(CommandLineFlags.ParseError) -> String? {
+            guard let path = Self.setting(flags, flag, env: env) else { return nil }
+            guard let bytes = DataFile.read(path, limit: 1 << 20) else { throw fail("cannot read -\(flag) \(path)") }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        let ca = try read("ca-file", "CACERT"), cert = try read("client-cert", "CLIENT_CERT"), key = try read("client-key", "CLIENT_KEY")
+        guard (cert == nil) == (key == nil) else { throw fail("-client-cert and -client-key go together") }
+        do {
+            tls = try TLSContext(role: .client, certificatePEM: cert, keyPEM: key, authorityPEM: ca, verifyPeer: verify)
+        } catch {
+            throw fail("TLS: \(error)")
+        }
     }
 
     struct Failure: Error, CustomStringConvertible {
@@ -48,7 +79,7 @@ struct AgentClient {
         let response: (status: Int, headers: HTTPHeaders, body: [UInt8])
         do {
             response = try HTTPClient.send(method: method, host: host, port: port, path: path, body: body,
-                                           timeoutSeconds: timeout)
+                                           timeoutSeconds: timeout, tls: tls, serverName: serverName)
         } catch {
             throw Failure(description: "Error connecting to the agent at \(host):\(port): \(error)")
         }

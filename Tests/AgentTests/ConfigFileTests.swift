@@ -5,7 +5,7 @@ import Membership
 import Testing
 
 /// A scratch directory under /tmp; `remove()` deletes it and what it holds.
-private struct TempDir {
+struct TempDir {
     let path: String
 
     init() throws {

@@ -55,6 +55,10 @@ extension Integration {
                     [s["serf_lan"]?["encrypted"]?.stringValue, s["serf_wan"]?["encrypted"]?.stringValue]
                 }
                 h.check(encrypted == ["true", "true"], "\(dc2s1.label)'s LAN and WAN pools should be encrypted: \(stats)")
+                // And the server port is mutual TLS with hostname checks, no handshake having failed.
+                let rpc = (try? JSONValue.parse(Array(stats.body.utf8)))?["Stats"]?["rpc"]
+                let tls = ["tls", "tls_outgoing", "tls_handshakes_failed", "tls_plaintext_refused"].map { rpc?[$0]?.stringValue }
+                h.check(tls == ["required", "verify_server_hostname", "0", "0"], "\(dc2s1.label)'s server port should be mutual TLS: \(tls)")
 
                 let datacenters = try lab.http(dc1c1, "/v1/catalog/datacenters")
                 h.check(datacenters.status == 200 && (try? stringArray(datacenters.body).sorted()) == ["dc1", "dc2", "dc3"],

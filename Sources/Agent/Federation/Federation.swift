@@ -123,9 +123,15 @@ public final class Federation {
         guard let rpcBind = Endpoint(ip: config.bindAddress, port: config.serverPort) else {
             throw AgentError("invalid RPC bind address \(config.bindAddress)")
         }
-        rpcServer = try RPCServer(bind: rpcBind, loop: loop) { [unowned self] envelope, peer, reply in handle(envelope, from: peer, reply) }
-        rpcServer?.onTunnel = { [unowned self] envelope, id, connection, rest in gateway.accept(envelope, id: id, on: connection, rest: rest) }
-        Log.info("agent", "WAN pool on \(bind) as \(config.nodeName).\(config.datacenter), advertising \(advertise); server RPC on \(rpcBind)")
+        let tls = agent.tls
+        rpcServer = try RPCServer(bind: rpcBind, loop: loop, tls: tls.rpcServer, tlsRequired: tls.rpcRequired) { [unowned self] envelope, peer, reply in
+            handle(envelope, from: peer, reply)
+        }
+        rpcServer?.onTunnel = { [unowned self] envelope, id, connection, rest, peer in
+            gateway.accept(envelope, id: id, on: connection, rest: rest, from: peer)
+        }
+        let rpcMode = tls.rpcServer == nil ? "plaintext" : tls.rpcRequired ? "TLS only, client certificates required" : "TLS or plaintext"
+        Log.info("agent", "WAN pool on \(bind) as \(config.nodeName).\(config.datacenter), advertising \(advertise); server RPC on \(rpcBind) (\(rpcMode))")
         if !config.retryJoinWAN.isEmpty {
             retryJoiner = RetryJoiner(addresses: config.retryJoinWAN, defaultPort: config.serfWANPort, loop: loop) { [unowned self] endpoints, done in
                 wan?.join(endpoints) { ok, errors in
@@ -219,32 +225,43 @@ public final class Federation {
         if wan != nil {
             let servers = remoteServers(in: envelope.datacenter)
             guard !servers.isEmpty else { return done(.failure(.noPath)) }
-            attempt(next, on: servers, timeout: timeout, done: done)
+            attempt(next, on: servers, of: envelope.datacenter, timeout: timeout, done: done)
         } else {
             let servers = localServers()
             guard !servers.isEmpty else { return done(.failure(RPC.Failure(.noServers, "No known Consul servers"))) }
-            attempt(next, on: servers, timeout: timeout, done: done)
+            attempt(next, on: servers, of: agent.config.datacenter, timeout: timeout, done: done)
         }
     }
 
     /// Tries the servers in turn while connections fail; any answer
     /// (including a timeout, which may have run on the far side) ends it.
-    private func attempt(_ envelope: RPC.Envelope, on servers: [Endpoint], timeout: Duration, done: @escaping (RPC.Answer) -> Void) {
+    private func attempt(_ envelope: RPC.Envelope, on servers: [Endpoint], of dc: String, timeout: Duration,
+                         done: @escaping (RPC.Answer) -> Void) {
         guard let server = servers.first else { return done(.failure(.noPath)) }
-        client(for: server).send(envelope, timeout: timeout) { [weak self] answer in
+        client(for: server, of: dc).send(envelope, timeout: timeout) { [weak self] answer in
             if case .failure(let f) = answer, f.code == .connectionLost, servers.count > 1, let self {
                 Log.debug("rpc", "\(server) unreachable for \(envelope.datacenter): trying another server")
-                return attempt(envelope, on: Array(servers.dropFirst()), timeout: timeout, done: done)
+                return attempt(envelope, on: Array(servers.dropFirst()), of: dc, timeout: timeout, done: done)
             }
             done(answer)
         }
     }
 
-    private func client(for endpoint: Endpoint) -> RPCClient {
+    /// The connection to a server of `dc`, made with TLS when this agent
+    /// verifies what it dials (`verify_outgoing`).
+    private func client(for endpoint: Endpoint, of dc: String) -> RPCClient {
         if let c = clients[endpoint] { return c }
-        let c = RPCClient(endpoint: endpoint, loop: loop)
+        let c = RPCClient(endpoint: endpoint, loop: loop, tls: agent.tls.rpcClient, serverName: serverName(of: dc))
         clients[endpoint] = c
         return c
+    }
+
+    /// The name a server of `dc` must prove with `verify_server_hostname`
+    /// (Consul's `server.<dc>.<domain>`); nil without it.
+    func serverName(of dc: String) -> String? {
+        guard agent.tls.verifyServerHostname else { return nil }
+        let domain = agent.config.domain.hasSuffix(".") ? String(agent.config.domain.dropLast()) : agent.config.domain
+        return "server.\(dc).\(domain)"
     }
 
     /// Live servers of `dc` in the WAN pool, as RPC endpoints, in this
@@ -291,11 +308,10 @@ public final class Federation {
 
     /// An RPC request from a peer: refused unless the allow-list has it,
     /// else ours to answer, or to pass on.
-    private func handle(_ envelope: RPC.Envelope, from peer: Endpoint?, _ reply: @escaping (RPC.Answer) -> Void) {
-        if let why = RPCAllowList.refusal(of: envelope.request) {
+    private func handle(_ envelope: RPC.Envelope, from peer: RPCPeer, _ reply: @escaping (RPC.Answer) -> Void) {
+        if let why = RPCAllowList.refusal(of: envelope.request) ?? peerRefusal(of: envelope, from: peer) {
             refusedRequests += 1
-            let who = peer.map { "\($0.ip)" } ?? "?"
-            if refusalLog.allow(who, now: loop.now()) { Log.warn("rpc", "\(why) (from \(who); logged once a minute per peer)") }
+            if refusalLog.allow(peer.who, now: loop.now()) { Log.warn("rpc", "\(why) (from \(peer.who); logged once a minute per peer)") }
             return reply(.failure(RPC.Failure(.forbidden, why)))
         }
         let timeout: Duration
@@ -320,8 +336,22 @@ public final class Federation {
             let servers = localServers()
             guard !servers.isEmpty else { return done(.datacenters([agent.config.datacenter])) }
             attempt(RPC.Envelope(datacenter: agent.config.datacenter, hops: 2, request: .datacenters), on: servers,
-                    timeout: Self.requestTimeout, done: done)
+                    of: agent.config.datacenter, timeout: Self.requestTimeout, done: done)
         }
+    }
+
+    /// Why `peer` may not ask for `envelope` (TLS on the server port only:
+    /// without it, no peer has proved anything).
+    func peerRefusal(of envelope: RPC.Envelope, from peer: RPCPeer) -> String? {
+        guard agent.tls.rpcServer != nil else { return nil }
+        let identity = peer.identity(datacenters: knownDatacenters(), domain: agent.config.domain)
+        return RPCPeerPolicy.refusal(of: envelope, from: identity, ownDatacenter: agent.config.datacenter,
+                                     verifyServerHostname: agent.tls.verifyServerHostname)
+    }
+
+    /// Handshakes failed and plaintext connections closed on the server port.
+    public var tlsRefusals: (plaintext: Int, handshakes: Int) {
+        (rpcServer?.refusedPlaintext ?? 0, rpcServer?.failedHandshakes ?? 0)
     }
 
     /// Blocking queries (`?index=&wait=`) may take their whole wait on the

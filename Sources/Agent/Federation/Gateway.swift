@@ -1,3 +1,4 @@
+import Crypto
 import Sockets
 
 /// Service traffic through the gateways. A connection accepted on an
@@ -10,8 +11,10 @@ import Sockets
 /// Never an open proxy: a request names a service, not an address, and a
 /// gateway connects only to instances of that service registered in its
 /// own catalog (not critical), at their registered ports. Anything else is
-/// refused, logged and counted. (Once RPC encryption lands, the server
-/// port will also authenticate the servers that ask.) Loop-confined.
+/// refused, logged and counted. With TLS on the server port a tunnel is
+/// opened only for a peer that proved a certificate of the CA (and, for a
+/// gateway's second hop, a server certificate of another datacenter), and
+/// each hop between gateways is TLS of its own. Loop-confined.
 final class Gateway {
     private unowned let federation: Federation
     private unowned let agent: Agent
@@ -53,7 +56,7 @@ final class Gateway {
         }
         let envelope = RPC.Envelope(datacenter: dc, hops: 1, request: .tunnel(service: service))
         let gateways = federation.wan != nil ? federation.remoteServers(in: dc) : federation.localServers()
-        connectFirst(gateways, preamble: envelope) { [weak self] result in
+        connectFirst(gateways, preamble: envelope, serversOf: federation.wan != nil ? dc : own) { [weak self] result in
             guard let self else { return client.close() }
             switch result {
             case .success(let (upstream, rest)): splice(client, upstream, rest: rest, finished: finished)
@@ -67,7 +70,7 @@ final class Gateway {
 
     // MARK: - Serving (a tunnel request came to the server port)
 
-    func accept(_ envelope: RPC.Envelope, id: UInt64, on connection: TCPConnection, rest: [UInt8]) {
+    func accept(_ envelope: RPC.Envelope, id: UInt64, on connection: TCPConnection, rest: [UInt8], from peer: RPCPeer) {
         guard case .tunnel(let service) = envelope.request else { return connection.close() }
         func answer(_ failure: RPC.Failure) {
             connection.write(RPC.encode(.answer(id: id, .failure(failure))))
@@ -78,6 +81,7 @@ final class Gateway {
             Log.warn("gateway", "refused a tunnel to \(service) in \(envelope.datacenter) from \(connection.peer.map(String.init(describing:)) ?? "?"): \(failure.message)")
             answer(failure)
         }
+        if let why = federation.peerRefusal(of: envelope, from: peer) { return refuse(RPC.Failure(.forbidden, why)) }
         guard active < Self.tunnelLimit else { return refuse(RPC.Failure(.overloaded, "gateway: \(Self.tunnelLimit) tunnels open")) }
         let next: [Endpoint]
         var preamble: RPC.Envelope?
@@ -90,7 +94,7 @@ final class Gateway {
             guard !next.isEmpty else { return refuse(.noPath) }
             preamble = RPC.Envelope(datacenter: envelope.datacenter, hops: envelope.hops + 1, request: envelope.request)
         }
-        connectFirst(next, preamble: preamble) { [weak self] result in
+        connectFirst(next, preamble: preamble, serversOf: envelope.datacenter) { [weak self] result in
             guard let self else { return connection.close() }
             switch result {
             case .success(let (upstream, upstreamRest)):
@@ -113,7 +117,10 @@ final class Gateway {
     /// preamble, opens the tunnel there); an endpoint that refuses or does
     /// not answer in time is skipped for the next. The result carries bytes
     /// that arrived right behind the `tunnelOpen` answer.
-    private func connectFirst(_ endpoints: [Endpoint], preamble: RPC.Envelope?,
+    /// `serversOf`: the datacenter whose servers the endpoints are (with a
+    /// preamble): dialled with TLS under `verify_outgoing`, proving
+    /// `server.<dc>.<domain>` under `verify_server_hostname`.
+    private func connectFirst(_ endpoints: [Endpoint], preamble: RPC.Envelope?, serversOf dc: String = "",
                               done: @escaping (Result<(TCPConnection, [UInt8]), RPC.Failure>) -> Void) {
         guard let endpoint = endpoints.first else {
             return done(.failure(preamble == nil ? RPC.Failure(.refused, "no healthy instance") : .noPath))
@@ -121,10 +128,17 @@ final class Gateway {
         let tryNext = { [weak self] (why: String) in
             Log.debug("gateway", "\(endpoint): \(why); trying the next one")
             guard let self else { return done(.failure(RPC.Failure(.connectionLost, why))) }
-            connectFirst(Array(endpoints.dropFirst()), preamble: preamble, done: done)
+            connectFirst(Array(endpoints.dropFirst()), preamble: preamble, serversOf: dc, done: done)
         }
         guard let connection = try? TCPConnection.connect(to: endpoint, loop: loop, timeout: Self.connectTimeout) else {
             return tryNext("cannot connect")
+        }
+        if preamble != nil, let tls = agent.tls.rpcClient {
+            guard let session = try? TLSSession(context: tls, hostname: federation.serverName(of: dc)) else {
+                connection.close()
+                return done(.failure(RPC.Failure(.connectionLost, "cannot start TLS to \(endpoint)")))
+            }
+            connection.secure(with: session)
         }
         var settled = false
         connection.onClose = { _, error in

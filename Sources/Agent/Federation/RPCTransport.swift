@@ -1,3 +1,4 @@
+import Crypto
 import Sockets
 
 /// Splits a TCP byte stream into RPC frames (u32 length + body).
@@ -58,6 +59,10 @@ struct RPCFramer {
 final class RPCClient {
     let endpoint: Endpoint
     private let loop: EventLoop
+    /// TLS to the server (`verify_outgoing`), and the name its certificate
+    /// must carry (`verify_server_hostname`: `server.<dc>.<domain>`).
+    private let tls: TLSContext?
+    private let serverName: String?
     private var connection: TCPConnection?
     private var framer = RPCFramer()
     private var pending: [UInt64: (timer: TimerID, done: (RPC.Answer) -> Void)] = [:]
@@ -65,9 +70,11 @@ final class RPCClient {
     static let inFlightLimit = 4096
     static let connectTimeout: Duration = .seconds(5)
 
-    init(endpoint: Endpoint, loop: EventLoop) {
+    init(endpoint: Endpoint, loop: EventLoop, tls: TLSContext? = nil, serverName: String? = nil) {
         self.endpoint = endpoint
         self.loop = loop
+        self.tls = tls
+        self.serverName = serverName
     }
 
     var inFlight: Int { pending.count }
@@ -95,6 +102,15 @@ final class RPCClient {
 
     private func connect() -> TCPConnection? {
         guard let c = try? TCPConnection.connect(to: endpoint, loop: loop, timeout: Self.connectTimeout) else { return nil }
+        if let tls {
+            do {
+                c.secure(with: try TLSSession(context: tls, hostname: serverName))
+            } catch {
+                Log.warn("rpc", "cannot start TLS to \(endpoint): \(error)")
+                c.close()
+                return nil
+            }
+        }
         framer = RPCFramer()
         c.onBytes = { [weak self] c, bytes in
             guard let self, c === connection else { return }
@@ -138,10 +154,10 @@ final class RPCClient {
 /// `handler`, which answers once (possibly later: a blocking query).
 /// Bounded: connections, requests in flight per connection, frame size.
 final class RPCServer {
-    typealias Handler = (RPC.Envelope, _ peer: Endpoint?, _ reply: @escaping (RPC.Answer) -> Void) -> Void
+    typealias Handler = (RPC.Envelope, RPCPeer, _ reply: @escaping (RPC.Answer) -> Void) -> Void
     /// A tunnel request: the connection now belongs to the handler, with
     /// any raw bytes that came after the request.
-    typealias TunnelHandler = (RPC.Envelope, _ id: UInt64, TCPConnection, _ rest: [UInt8]) -> Void
+    typealias TunnelHandler = (RPC.Envelope, _ id: UInt64, TCPConnection, _ rest: [UInt8], RPCPeer) -> Void
 
     let endpoint: Endpoint
     private var listener: TCPListener?
@@ -149,13 +165,25 @@ final class RPCServer {
     private let handler: Handler
     var onTunnel: TunnelHandler?
     private var connections = 0
+    /// TLS on the port: a connection whose first byte opens a TLS record
+    /// gets a handshake; with `tlsRequired` any other is closed.
+    private let tls: TLSContext?
+    private let tlsRequired: Bool
+    private var refusalLog = LogLimiter()
+    /// Plaintext connections closed on a TLS-only port, and failed handshakes.
+    private(set) var refusedPlaintext = 0
+    private(set) var failedHandshakes = 0
+    static let handshakeTimeout: Duration = .seconds(10)
     /// Tunnels hold a connection each, so this is generous.
     static let connectionLimit = 8192
     static let inFlightLimit = 4096
 
-    init(bind: Endpoint, loop: EventLoop, handler: @escaping Handler) throws(SocketError) {
+    init(bind: Endpoint, loop: EventLoop, tls: TLSContext? = nil, tlsRequired: Bool = false,
+         handler: @escaping Handler) throws(SocketError) {
         self.loop = loop
         self.handler = handler
+        self.tls = tls
+        self.tlsRequired = tlsRequired
         endpoint = bind
         listener = try TCPListener(bind: bind, loop: loop) { [unowned self] socket, peer in accept(socket, peer) }
     }
@@ -172,6 +200,53 @@ final class RPCServer {
         }
         connections += 1
         let connection = TCPConnection(accepted: socket, peer: peer, loop: loop)
+        connection.onClose = { [unowned self] _, _ in connections -= 1 }
+        guard let tls else { return serve(connection, as: .plaintext(peer)) }
+        let who = peer.map { "\($0.ip)" } ?? "?"
+        // A TLS record starts 0x16 (handshake); an RPC frame's first byte is
+        // the top byte of its length, which the frame limit keeps far below.
+        connection.onBytes = { [unowned self] connection, bytes in
+            guard bytes.first == 0x16 else {
+                guard !tlsRequired else {
+                    refusedPlaintext += 1
+                    if refusalLog.allow("plaintext " + who, now: loop.now()) {
+                        Log.warn("rpc", "closed a plaintext connection from \(who): the server port requires TLS (verify_incoming); logged once a minute per peer")
+                    }
+                    return connection.close()
+                }
+                serve(connection, as: .plaintext(peer))
+                return connection.onBytes(connection, bytes)
+            }
+            let session: TLSSession
+            do {
+                session = try TLSSession(context: tls)
+            } catch {
+                Log.error("rpc", "cannot start TLS for \(who): \(error)")
+                return connection.close()
+            }
+            let deadline = loop.schedule(after: Self.handshakeTimeout) { [weak connection] in connection?.close() }
+            connection.onBytes = { _, _ in }
+            connection.onClose = { [unowned self] _, error in
+                loop.cancel(deadline)
+                connections -= 1
+                guard !session.isEstablished else { return }
+                failedHandshakes += 1
+                if refusalLog.allow("handshake " + who, now: loop.now()) {
+                    Log.warn("rpc", "TLS handshake with \(who) failed: \(error.map { "\($0)" } ?? "closed"); logged once a minute per peer")
+                }
+            }
+            connection.onSecured = { [unowned self] connection in
+                loop.cancel(deadline)
+                connection.onClose = { [unowned self] _, _ in connections -= 1 }
+                serve(connection, as: RPCPeer(endpoint: peer, certificate: session.peerCertificate, secured: true))
+            }
+            connection.secure(with: session, received: bytes)
+        }
+    }
+
+    /// RPC on an open (plaintext or established TLS) connection.
+    private func serve(_ connection: TCPConnection, as rpcPeer: RPCPeer) {
+        let peer = rpcPeer.endpoint
         var framer = RPCFramer()
         var inFlight = 0
         connection.onBytes = { [unowned self] connection, bytes in
@@ -200,7 +275,7 @@ final class RPCServer {
                     // Counted by the gateway from here on.
                     connection.onClose = { _, _ in }
                     connections -= 1
-                    return onTunnel(envelope, id, connection, framer.takeRemainder())
+                    return onTunnel(envelope, id, connection, framer.takeRemainder(), rpcPeer)
                 }
                 guard inFlight < Self.inFlightLimit else {
                     connection.write(RPC.encode(.answer(id: id, .failure(RPC.Failure(.overloaded, "rpc: too many requests in flight")))))
@@ -208,7 +283,7 @@ final class RPCServer {
                 }
                 inFlight += 1
                 var answered = false
-                handler(envelope, peer) { [weak connection] answer in
+                handler(envelope, rpcPeer) { [weak connection] answer in
                     guard !answered else { return }
                     answered = true
                     inFlight -= 1
@@ -216,6 +291,5 @@ final class RPCServer {
                 }
             }
         }
-        connection.onClose = { [unowned self] _, _ in connections -= 1 }
     }
 }

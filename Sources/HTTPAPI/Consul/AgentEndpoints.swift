@@ -151,6 +151,12 @@ extension ConsulAPI {
         w.key("rpc")
         w.beginObject()
         w.field("requests_refused", String(agent.federation.refusedRequests))
+        let tls = agent.tls
+        w.field("tls", tls.rpcServer == nil ? "off" : tls.rpcRequired ? "required" : "optional")
+        w.field("tls_outgoing", tls.rpcClient == nil ? "off" : tls.verifyServerHostname ? "verify_server_hostname" : "verify")
+        w.field("tls_plaintext_refused", String(agent.federation.tlsRefusals.plaintext))
+        w.field("tls_handshakes_failed", String(agent.federation.tlsRefusals.handshakes))
+        if let certificate = tls.certificate { w.field("tls_certificate_days_left", String(certificate.daysLeft)) }
         w.endObject()
         if let wan = agent.federation.wan {
             w.key("serf_wan")

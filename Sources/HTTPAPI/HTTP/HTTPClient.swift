@@ -1,3 +1,4 @@
+import Crypto
 import Glibc
 
 /// Why `HTTPClient.send` failed.
@@ -32,15 +33,31 @@ public enum HTTPClient {
     /// - host: an IPv4 or IPv6 literal (brackets optional) or a name such
     ///   as "localhost"; every address getaddrinfo returns is tried in turn.
     /// - timeoutSeconds: deadline for the whole exchange; <= 0 waits forever.
+    /// - tls: HTTPS with this context; the server's certificate must name
+    ///   `serverName` (default: `host`) unless the context skips verification.
     public static func send(method: String = "GET", host: String, port: UInt16, path: String,
                             body: [UInt8]? = nil, headers: [(name: String, value: String)] = [],
-                            timeoutSeconds: Int = 10,
-                            limits: HTTPLimits = .client) throws(HTTPClientError) -> (status: Int, headers: HTTPHeaders, body: [UInt8]) {
+                            timeoutSeconds: Int = 10, limits: HTTPLimits = .client,
+                            tls: TLSContext? = nil, serverName: String? = nil) throws(HTTPClientError) -> (status: Int, headers: HTTPHeaders, body: [UInt8]) {
         let bareHost = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         let request = try requestBytes(method: method, host: bareHost, port: port, path: path, body: body, headers: headers)
         let deadline = timeoutSeconds > 0 ? monotonicSeconds() + Double(timeoutSeconds) : nil
-        let connection = try ClientConnection.open(host: bareHost, port: port, deadline: deadline)
-        defer { connection.close() }
+        let socket = try ClientConnection.open(host: bareHost, port: port, deadline: deadline)
+        defer { socket.close() }
+        let connection: any ClientStream
+        if let tls {
+            let session: TLSSession
+            do {
+                session = try TLSSession(context: tls, hostname: serverName ?? bareHost)
+            } catch {
+                throw .io("TLS: \(error)")
+            }
+            let secured = BlockingTLS(session: session, socket: socket)
+            try secured.handshake(deadline: deadline)
+            connection = secured
+        } else {
+            connection = socket
+        }
         try connection.sendAll(request, deadline: deadline)
         var parser = HTTPResponseParser(requestMethod: method, limits: limits)
         var atEOF = false
@@ -94,9 +111,71 @@ func monotonicSeconds() -> Double {
 
 private func errnoText(_ code: Int32) -> String { String(cString: strerror(code)) }
 
+/// What a request is sent over: the socket, or TLS on it.
+private protocol ClientStream {
+    func sendAll(_ bytes: [UInt8], deadline: Double?) throws(HTTPClientError)
+    /// The next bytes from the peer; empty at the end.
+    func receive(deadline: Double?) throws(HTTPClientError) -> [UInt8]
+}
+
+/// TLS over the blocking socket: the session turns plaintext into records
+/// and back; each wait for the peer is bounded by the same deadline.
+private final class BlockingTLS: ClientStream {
+    let session: TLSSession
+    let socket: ClientConnection
+    private var received: [UInt8] = []
+    private var ended = false
+
+    init(session: TLSSession, socket: ClientConnection) {
+        self.session = session
+        self.socket = socket
+    }
+
+    func handshake(deadline: Double?) throws(HTTPClientError) {
+        while !session.isEstablished {
+            try flush(deadline)
+            let bytes = try socket.receive(deadline: deadline)
+            if bytes.isEmpty { throw .io("TLS: the server closed the connection during the handshake") }
+            try absorb(bytes)
+        }
+        try flush(deadline)
+    }
+
+    func sendAll(_ bytes: [UInt8], deadline: Double?) throws(HTTPClientError) {
+        session.send(bytes)
+        try flush(deadline)
+    }
+
+    func receive(deadline: Double?) throws(HTTPClientError) -> [UInt8] {
+        while received.isEmpty && !ended {
+            try flush(deadline)
+            let bytes = try socket.receive(deadline: deadline)
+            if bytes.isEmpty { ended = true } else { try absorb(bytes) }
+        }
+        defer { received = [] }
+        return received
+    }
+
+    private func absorb(_ bytes: [UInt8]) throws(HTTPClientError) {
+        for output in bytes.withUnsafeBytes({ session.receive($0) }) {
+            switch output {
+            case .plaintext(let p): received += p
+            case .closed: ended = true
+            case .failed(let why): throw .io("TLS: \(why)")
+            case .established: break
+            }
+        }
+    }
+
+    private func flush(_ deadline: Double?) throws(HTTPClientError) {
+        let out = session.takeOutgoing()
+        if !out.isEmpty { try socket.sendAll(out, deadline: deadline) }
+    }
+}
+
 /// A connected blocking TCP socket whose every send/receive is bounded by
 /// the remaining time to the deadline (SO_SNDTIMEO / SO_RCVTIMEO).
-private struct ClientConnection {
+private struct ClientConnection: ClientStream {
     let fd: Int32
 
     static func open(host: String, port: UInt16, deadline: Double?) throws(HTTPClientError) -> ClientConnection {

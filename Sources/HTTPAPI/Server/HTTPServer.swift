@@ -1,3 +1,4 @@
+import Crypto
 import Sockets
 
 /// HTTP/1.1 over the event loop: keep-alive, pipelining (answered in
@@ -14,8 +15,10 @@ public final class HTTPServer {
     private var open = 0
     private let maxConnections: Int
 
+    /// With `tls`, HTTPS: a TLS handshake before the first request (the
+    /// idle timeout bounds it); a plaintext request gets Go's answer.
     public init(bind: Endpoint, loop: EventLoop, limits: HTTPLimits = .server, maxConnections: Int = 16384,
-                idleTimeout: Duration = .seconds(90), handler: @escaping Handler) throws(SocketError) {
+                idleTimeout: Duration = .seconds(90), tls: TLSContext? = nil, handler: @escaping Handler) throws(SocketError) {
         self.maxConnections = maxConnections
         var accepted: ((Socket, Endpoint?) -> Void)?
         listener = try TCPListener(bind: bind, loop: loop) { socket, peer in accepted?(socket, peer) }
@@ -28,12 +31,30 @@ public final class HTTPServer {
             }
             open += 1
             let connection = TCPConnection(accepted: socket, peer: peer, loop: loop, idleTimeout: idleTimeout)
-            let session = HTTPSession(connection: connection, limits: limits, handler: handler)
-            session.onClosed = { [unowned self] in open -= 1 }
+            guard let tls else {
+                let session = HTTPSession(connection: connection, limits: limits, handler: handler)
+                session.onClosed = { [unowned self] in open -= 1 }
+                return
+            }
+            connection.onClose = { [unowned self] _, _ in open -= 1 }
+            connection.onBytes = { [unowned self] connection, bytes in
+                // A TLS record starts 0x16 (handshake).
+                guard bytes.first == 0x16 else {
+                    connection.write(Self.plaintextToHTTPS)
+                    return connection.closeWhenFlushed()
+                }
+                guard let tlsSession = try? TLSSession(context: tls) else { return connection.close() }
+                let session = HTTPSession(connection: connection, limits: limits, handler: handler)
+                session.onClosed = { [unowned self] in open -= 1 }
+                connection.secure(with: tlsSession, received: bytes)
+            }
         }
     }
 
     public var openConnections: Int { open }
+
+    /// What Go's server (so Consul) answers plaintext on an HTTPS port.
+    static let plaintextToHTTPS = Array("HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n".utf8)
 
     public func close() { listener.close() }
 }

@@ -190,11 +190,17 @@ final class NetnsLab {
         // (as a Kubernetes Secret mounts it).
         let gossipConfig = h.directory + "/gossip.json"
         FileIO.append(gossipConfig, #"{"encrypt": "\#(Self.gossipKey)"}"#)
+        // And the server port is mutual TLS with hostname verification:
+        // servers prove server.<dc>.consul, clients client.<dc>.consul.
+        let pki = try TestPKI(directory: h.directory + "/tls")
         for agent in agents {
+            let (cert, key) = try pki.issue(server: agent.isServer, dc: agent.dc, name: agent.label)
+            let tlsConfig = pki.configFile(name: agent.label, cert: cert, key: key)
             var command = [ipPath, "netns", "exec", agent.namespace, h.binary, "agent",
                            "-node", agent.node, "-datacenter", agent.dc,
                            "-bind", "0.0.0.0", "-advertise", agent.lanIP, "-client", "127.0.0.1",
-                           "-data-dir", agent.process.dataDir, "-log-level", "debug", "-config-file", gossipConfig]
+                           "-data-dir", agent.process.dataDir, "-log-level", "debug", "-config-file", gossipConfig,
+                           "-config-file", tlsConfig]
             command += agent.process.retryJoin.flatMap { ["-retry-join", $0] }
             if let wanIP = agent.wanIP {
                 command += ["-server", "-advertise-wan", wanIP, "-retry-join-wan", wanSeed]
