@@ -82,11 +82,15 @@ extension Integration {
                 h.check(trailed.kind == nil && trailed.answer == nil && (trailed.closed || "\(trailed)".contains("closed after 0 of 4 bytes")),
                         "a tunnel request for backend with an address appended is malformed: closed, no tunnel, never that address: \(trailed)")
                 g.checkUnreached("by raw tunnel requests")
-                // A request that would take a third hop: no path (code 1).
-                let thirdHop = try g.raw(from: dc2c1, to: dc2s1.lanIP, datacenter: "dc1", hops: 2, service: "backend")
+                // A client's certificate claiming a gateway's second hop: forbidden (code 8).
+                let posing = try g.raw(from: dc2c1, to: dc2s1.lanIP, datacenter: "dc1", hops: 2, service: "backend")
+                h.check(posing.isRefusal(code: 8) && posing.closed,
+                        "a second-hop tunnel request from a client's certificate should be refused with code 8 (forbidden): \(posing)")
+                // From a dc1 server, a request that would take a third hop: no path (code 1).
+                let dc1s1 = lab.agent(1, "s1")
+                let thirdHop = try g.raw(from: dc1s1, to: dc2s1.wanIP ?? "", datacenter: "dc1", hops: 2, service: "backend")
                 h.check(thirdHop.isRefusal(code: 1), "a tunnel request for dc1 that already took 2 hops should be refused with code 1 (no path): \(thirdHop)")
                 // From a dc1 server over the WAN, as a gateway would ask.
-                let dc1s1 = lab.agent(1, "s1")
                 let overWAN = try g.raw(from: dc1s1, to: dc2s1.wanIP ?? "", datacenter: "dc2", hops: 2, service: "no-such-service")
                 h.check(overWAN.isRefusal(code: 7) && overWAN.closed,
                         "a tunnel request over the WAN for no-such-service should be refused (code 7) and closed: \(overWAN)")
@@ -521,7 +525,7 @@ private final class GatewayLab {
     /// One raw tunnel request frame to `ip`:8300 from inside `from`'s
     /// namespace, and what came back.
     func raw(from: LabAgent, to ip: String, datacenter: String, hops: Int, service: String, trailer: String = "") throws -> Raw {
-        var arguments = [tool, "raw", ip, "8300", datacenter, "\(hops)", service]
+        var arguments = [tool, "raw", ip, "8300", datacenter, "\(hops)", service] + lab.tlsFiles(from)
         if !trailer.isEmpty { arguments.append(trailer) }
         let r = try lab.exec(from.namespace, python, arguments)
         let line = Self.jsonLines(r.stdout).first
@@ -559,7 +563,7 @@ private let gatewayToolSource = #"""
 #   bulk HOST PORT MIB        MIB MiB up (then SHUT_WR), MIB MiB down; both hashed
 #   many HOST PORT N PIDS     N connections open at once (HOLD), stats of PIDS at the peak
 #   raw HOST PORT DC HOPS SERVICE [TRAILER]   one raw tunnel request on the RPC port
-import asyncio, hashlib, json, os, socket, struct, sys, time
+import asyncio, hashlib, json, os, socket, ssl, struct, sys, time
 
 MIB = 1 << 20
 
@@ -740,7 +744,7 @@ def many(host, port, n, pids):
     asyncio.run(main())
 
 
-def raw(host, port, dc, hops, service, trailer):
+def raw(host, port, dc, hops, service, trailer, ca, cert, key):
     def s16(text):
         data = text.encode()
         return struct.pack(">H", len(data)) + data
@@ -749,14 +753,24 @@ def raw(host, port, dc, hops, service, trailer):
     body = struct.pack(">BBQ", 1, 4, ident) + s16(dc) + struct.pack(">B", hops) + s16(service) + trailer.encode()
     result = {"service": service, "trailer": trailer}
     try:
-        s = socket.create_connection((host, port), timeout=10)
+        # The server port is mutual TLS: present the agent's certificate.
+        context = ssl.create_default_context(cafile=ca)
+        context.check_hostname = False
+        context.load_cert_chain(cert, key)
+        s = context.wrap_socket(socket.create_connection((host, port), timeout=10))
         s.settimeout(10)
         s.sendall(struct.pack(">I", len(body)) + body)
+
+        def receive(count):
+            try:
+                return s.recv(count)
+            except (ssl.SSLEOFError, ConnectionResetError):
+                return b""
 
         def exactly(count):
             data = b""
             while len(data) < count:
-                part = s.recv(count - len(data))
+                part = receive(count - len(data))
                 if not part:
                     raise EOFError("closed after %d of %d bytes" % (len(data), count))
                 data += part
@@ -771,7 +785,7 @@ def raw(host, port, dc, hops, service, trailer):
             (mlen,) = struct.unpack(">H", answer[11:13])
             result.update({"code": code, "message": answer[13:13 + mlen].decode("utf-8", "replace")})
             try:
-                extra = s.recv(4096)
+                extra = receive(4096)
                 result["closed"] = extra == b""
                 if extra:
                     result["extra"] = extra.decode("latin-1")
@@ -781,7 +795,7 @@ def raw(host, port, dc, hops, service, trailer):
             s.sendall(b"GET / HTTP/1.1\r\nHost: backend\r\nConnection: close\r\n\r\n")
             data = b""
             while True:
-                part = s.recv(65536)
+                part = receive(65536)
                 if not part:
                     break
                 data += part
@@ -803,7 +817,7 @@ if __name__ == "__main__":
     elif command == "many":
         many(args[0], int(args[1]), int(args[2]), [int(p) for p in args[3].split(",") if p])
     elif command == "raw":
-        raw(args[0], int(args[1]), args[2], int(args[3]), args[4], args[5] if len(args) > 5 else "")
+        raw(args[0], int(args[1]), args[2], int(args[3]), args[4], args[8] if len(args) > 8 else "", args[5], args[6], args[7])
     else:
         sys.exit("unknown command " + command)
 """#

@@ -266,6 +266,12 @@ final class NetnsLab {
     var clients: [LabAgent] { agents.filter { !$0.isServer } }
     var running: [LabAgent] { agents.filter { $0.process.pid != nil } }
 
+    /// The CA, certificate and key files `agent` runs with (TestPKI's names).
+    func tlsFiles(_ agent: LabAgent) -> [String] {
+        let directory = h.directory + "/tls"
+        return [directory + "/consul-agent-ca.pem", "\(directory)/\(agent.label).pem", "\(directory)/\(agent.label)-key.pem"]
+    }
+
     func agents(in datacenter: Int) -> [LabAgent] { agents.filter { $0.datacenter == datacenter } }
 
     /// The agent `node` (s1, c2...) of datacenter `datacenter`.
