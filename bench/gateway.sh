@@ -4,6 +4,11 @@
 #
 #   bench/gateway.sh [SECONDS] [ROUNDS]
 #
+# With FED_TLS=1 (the default) the hop between the two relays is mutual
+# TLS on both paths: the gateways' server port (verify_incoming,
+# verify_server_hostname), and HAProxy `ssl crt ... ca-file ... verify
+# required` (+ verifyhost) with the same certificates. FED_TLS=0: plaintext.
+#
 # Isolated datacenters (scripts/netns-federation.sh): dc1 and dc2 with one
 # server and one client each; only the servers are on the WAN bridge. The
 # backend (nginx serving 1 KiB, and an iperf3 server) runs in dc2's client.
@@ -65,7 +70,7 @@ register() {  # register PORT
 }
 
 # Two HAProxy TCP proxies on the same path: dc1's server -> dc2's server (WAN) -> backend.
-haproxy_up() {  # haproxy_up NS LISTEN TARGET NAME
+haproxy_up() {  # haproxy_up NS LISTEN TARGET NAME [BIND_OPTIONS] [SERVER_OPTIONS]
     cat > "$FED_DIR/$4.cfg" <<EOF
 global
   nbthread 1
@@ -75,17 +80,26 @@ defaults
   timeout client 1h
   timeout server 1h
 frontend in
-  bind $2
+  bind $2 ${5:-}
   default_backend out
 backend out
-  server next $3
+  server next $3 ${6:-}
 EOF
     ip netns exec "$(fed_ns "$1")" haproxy -f "$FED_DIR/$4.cfg" -db >"$FED_DIR/$4.log" 2>&1 & OTHER_PIDS+=($!)
 }
-haproxy_up 2s1 10.231.100.21:9393 10.231.2.11:8080 hap-dc2-http
-haproxy_up 1s1 127.0.0.1:9292 10.231.100.21:9393 hap-dc1-http
-haproxy_up 2s1 10.231.100.21:9394 10.231.2.11:5201 hap-dc2-iperf
-haproxy_up 1s1 127.0.0.1:9293 10.231.100.21:9394 hap-dc1-iperf
+TLS_IN="" TLS_OUT=""
+if [ "$FED_TLS" = 1 ]; then
+    # The servers' own certificates (fed_tls_config), as HAProxy wants them: certificate and key in one file.
+    T="$FED_DIR/tls"
+    cat "$T/2s1/dc2-server-consul-0.pem" "$T/2s1/dc2-server-consul-0-key.pem" >"$T/hap-dc2.pem"
+    cat "$T/1s1/dc1-server-consul-0.pem" "$T/1s1/dc1-server-consul-0-key.pem" >"$T/hap-dc1.pem"
+    TLS_IN="ssl crt $T/hap-dc2.pem ca-file $T/consul-agent-ca.pem verify required"
+    TLS_OUT="ssl crt $T/hap-dc1.pem ca-file $T/consul-agent-ca.pem verify required verifyhost server.dc2.consul"
+fi
+haproxy_up 2s1 10.231.100.21:9393 10.231.2.11:8080 hap-dc2-http "$TLS_IN"
+haproxy_up 1s1 127.0.0.1:9292 10.231.100.21:9393 hap-dc1-http "" "$TLS_OUT"
+haproxy_up 2s1 10.231.100.21:9394 10.231.2.11:5201 hap-dc2-iperf "$TLS_IN"
+haproxy_up 1s1 127.0.0.1:9293 10.231.100.21:9394 hap-dc1-iperf "" "$TLS_OUT"
 sleep 1
 # As the shared harness does: every server (agents, proxies, backends) on
 # cpu 1, the load generator on cpu 0, so placement is the same every round.
@@ -94,7 +108,7 @@ for ns in "${FED_NAMESPACES[@]}"; do
 done
 
 exec > >(tee "$LOG") 2>&1
-echo "# gateway bench: $(uname -sr), $(nproc) cpus, ${SECS}s per phase, $ROUNDS rounds; haproxy $(haproxy -v | head -1 | awk '{print $3}')"
+echo "# gateway bench: $(uname -sr), $(nproc) cpus, ${SECS}s per phase, $ROUNDS rounds; haproxy $(haproxy -v | head -1 | awk '{print $3}'); TLS between the relays: $([ "$FED_TLS" = 1 ] && echo "mutual, both paths" || echo off)"
 latency() {  # latency LABEL NS URL
     local out
     out=$(fed_exec "$2" taskset -c 0 wrk -t1 -c1 -d"${SECS}s" --latency "$3")

@@ -65,6 +65,23 @@ fed_gossip_config() {  # fed_gossip_config BIN: writes $FED_DIR/gossip.json once
     (umask 077 && printf '{"encrypt": "%s"}\n' "$("$bin" keygen)" >"$FED_DIR/gossip.json")
 }
 
+# The server port is mutual TLS with hostname verification unless FED_TLS=0:
+# one CA (fedagent tls ca create), a certificate per agent (servers prove
+# server.<dc>.consul, clients client.<dc>.consul), Consul's tls block.
+FED_TLS=${FED_TLS:-1}
+fed_tls_config() {  # fed_tls_config BIN DC NODE ROLE: writes the agent's files; prints its config path
+    local bin=$1 dc=$2 node=$3 role=$4 dir="$FED_DIR/tls"
+    mkdir -p "$dir/$dc$node"
+    [ -f "$dir/consul-agent-ca.pem" ] || (cd "$dir" && "$bin" tls ca create >/dev/null)
+    if [ ! -f "$dir/$dc$node/tls.json" ]; then
+        (cd "$dir/$dc$node" && "$bin" tls cert create "-$role" -dc "dc$dc" -ca ../consul-agent-ca.pem -key ../consul-agent-ca-key.pem >/dev/null)
+        local cert="$dir/$dc$node/dc$dc-$role-consul-0"
+        printf '{"tls": {"defaults": {"ca_file": "%s", "cert_file": "%s", "key_file": "%s", "verify_incoming": true, "verify_outgoing": true}, "internal_rpc": {"verify_server_hostname": true}}}\n' \
+            "$dir/consul-agent-ca.pem" "$cert.pem" "$cert-key.pem" >"$dir/$dc$node/tls.json"
+    fi
+    echo "$dir/$dc$node/tls.json"
+}
+
 # fed_agent BIN NODE DC ROLE [extra flags...]: starts an agent in its namespace.
 # `ip netns exec` execs in place, so $! is the agent's PID.
 fed_agent() {
@@ -77,6 +94,7 @@ fed_agent() {
         fed_gossip_config "$bin"
         flags+=(-config-file "$FED_DIR/gossip.json")
     fi
+    [ "$FED_TLS" = 1 ] && flags+=(-config-file "$(fed_tls_config "$bin" "$dc" "$node" "$role")")
     # Everyone joins its datacenter's first server; servers join dc1's first on the WAN.
     [ "$node" = s1 ] || flags+=(-retry-join "10.231.$dc.1")
     case $role in

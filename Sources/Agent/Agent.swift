@@ -59,6 +59,8 @@ public final class Agent {
     public private(set) var federation: Federation!
     /// TLS contexts of the server port, the servers it dials and HTTPS.
     public let tls: TLSMaterial
+    /// ACL policies and tokens, replicated to every agent of the datacenter.
+    public let acl: ACLState
     private let startedAt: Instant
 
     public init(config: AgentConfig, loop: EventLoop) throws {
@@ -87,6 +89,8 @@ public final class Agent {
                                      taggedAddresses: ["lan": ip, "wan": ip], owner: config.nodeName)
         catalog = CatalogSync(local: own, pool: lan, loop: loop, dataDir: config.dataDir)
         lan.delegate = catalog
+        acl = ACLState(settings: config.acl, writer: config.nodeName, dataDir: config.dataDir)
+        catalog.acl = acl
         federation = Federation(agent: self)
         keepKeyring(of: lan, as: .lan)
         try federation.start()

@@ -46,6 +46,8 @@ public struct AgentConfig: Sendable {
     public var encryptVerifyOutgoing = true
     /// TLS on the server port and the HTTPS API (`tls`, `-ca-file`, ...).
     public var tls = TLSSettings()
+    /// ACL tokens (`acl`).
+    public var acl = ACLSettings()
     /// `ports.https` / `-https-port`: the HTTPS API (off when nil; 8501 by convention).
     public var httpsPort: UInt16?
     /// Consul `services`/`service` definitions from configuration files, raw:

@@ -139,6 +139,7 @@ private struct Reader {
             case "recursors": c.recursors += try strings(value, key)
             case "recursor": c.recursors.append(try string(value, key, nonEmpty: true))
             case "tls": try applyTLS(value, to: &c.tls)
+            case "acl": try applyACL(value, to: &c.acl)
             // Consul's older top-level TLS keys (before `tls` in 1.12).
             case "ca_file": c.tls.caFile = try string(value, key, nonEmpty: true)
             case "cert_file": c.tls.certFile = try string(value, key, nonEmpty: true)
@@ -191,6 +192,30 @@ private struct Reader {
                 case ("https", "verify_incoming"): t.httpsVerifyIncoming = try bool(x, path)
                 default: unknown(path)
                 }
+            }
+        }
+    }
+
+    private mutating func applyACL(_ value: JSONValue, to a: inout ACLSettings) throws(Failure) {
+        for (key, v) in try object(value, "acl") {
+            let path = "acl." + key
+            switch key {
+            case "enabled": a.enabled = try bool(v, path)
+            case "default_policy":
+                let text = try string(v, path)
+                guard text == "allow" || text == "deny" else { throw fail(path, "\"allow\" or \"deny\"", v) }
+                a.defaultAllow = text == "allow"
+            case "tokens":
+                for (name, t) in try object(v, path) {
+                    let tokenPath = path + "." + name
+                    switch name {
+                    case "initial_management", "master": a.initialManagement = try string(t, tokenPath, nonEmpty: true)
+                    case "agent": a.agentToken = try string(t, tokenPath, nonEmpty: true)
+                    case "default": a.defaultToken = try string(t, tokenPath, nonEmpty: true)
+                    default: unknown(tokenPath)
+                    }
+                }
+            default: unknown(path)
             }
         }
     }

@@ -67,20 +67,8 @@ public enum KeyringFile {
         return w.bytes
     }
 
-    /// Writes happen here, in order, never on the event loop (fsync).
-    private static let writer = DispatchQueue(label: "fedagent.keyring-file")
-
     /// Saves `ring` for `pool` in the background (write, fsync, rename).
     public static func save(_ ring: Keyring, pool: Pool, dataDir: String) {
-        let bytes = encode(ring)
-        let file = path(dataDir: dataDir, pool)
-        writer.async {
-            mkdir(dataDir + "/serf", 0o700)
-            do {
-                try DataFile.writeAtomically(file, bytes)
-            } catch {
-                Log.error("agent", "could not save the keyring: \(error)")
-            }
-        }
+        DataFile.writeInBackground(path(dataDir: dataDir, pool), encode(ring), what: "the keyring", directory: dataDir + "/serf")
     }
 }

@@ -16,6 +16,7 @@ public final class DNSSnapshotPublisher {
         self.holder = holder
         publish()
         agent.catalog.observeChanges { [weak self] in self?.schedule() }
+        agent.acl.observeChanges { [weak self] in self?.schedule() }
     }
 
     private func schedule() {
@@ -34,7 +35,10 @@ public final class DNSSnapshotPublisher {
         if servers.isEmpty { servers = [agent.config.nodeName] }
         // Consul's SOA serial is the time of the answer; ours is the time of the catalog state.
         let serial = UInt32(truncatingIfNeeded: time(nil))
-        let snapshot = DNSSnapshot.build(records: agent.catalog.replica.records.values, datacenter: agent.config.datacenter,
+        // With ACLs, DNS answers what the default token (or anonymous) may read, as Consul's does.
+        let records = agent.acl.enabled ? agent.acl.resolve(nil).authorizer?.filter(agent.catalog.replica.records.values).records ?? []
+                                        : Array(agent.catalog.replica.records.values)
+        let snapshot = DNSSnapshot.build(records: records, datacenter: agent.config.datacenter,
                                          servers: servers, serial: serial) { agent.agentIsLive($0) }
         holder.replace(snapshot)
     }

@@ -51,7 +51,7 @@ public enum Log {
     public static func warn(_ c: String, _ m: @autoclosure () -> String) { write(.warn, c, m()) }
     public static func error(_ c: String, _ m: @autoclosure () -> String) { write(.error, c, m()) }
 
-    static func timestamp() -> String {
+    public static func timestamp() -> String {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         var t = time_t(ts.tv_sec)

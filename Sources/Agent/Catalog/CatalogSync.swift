@@ -40,6 +40,28 @@ public final class CatalogSync: GossipPoolDelegate {
         case notice = 2
         /// node, owner, version: the record is gone (an external node deregistered).
         case removal = 3
+        /// An ACL entry (`ACLStore`), whole when it fits; else writer,
+        /// kind, id, version: fetch it by push/pull with the writer.
+        case acl = 4
+        case aclNotice = 5
+    }
+
+    /// The ACL state riding this gossip (set by the agent).
+    var acl: ACLState? {
+        didSet { acl?.publish = { [unowned self] entry in gossip(entry) } }
+    }
+
+    func gossip(_ entry: ACLStore.Entry) {
+        let encoded = ACLStore.encode([entry])
+        var w = ByteWriter(capacity: encoded.count + 1)
+        if encoded.count + 1 <= pool.userBroadcastLimit {
+            w.u8(MessageKind.acl.rawValue)
+            w.bytes.append(contentsOf: encoded)
+        } else {
+            w.u8(MessageKind.aclNotice.rawValue)
+            w.string16(entry.writer); w.u8(entry.kind.rawValue); w.string16(entry.id); w.u64(entry.version)
+        }
+        pool.broadcast(user: w.bytes, key: "acl:\(entry.kind.rawValue):\(entry.id)")
     }
 
     public init(local: Catalog.NodeRecord, pool: GossipPool, loop: EventLoop, dataDir: String?) {
@@ -243,7 +265,7 @@ public final class CatalogSync: GossipPoolDelegate {
         if let request, let theirs = try? Catalog.PushPullState.decode(request) {
             records = Catalog.PushPullState.records(of: replica, lackedBy: theirs.digest)
         }
-        return Catalog.PushPullState(digest: replica.digest(), records: records).encode()
+        return Catalog.PushPullState(digest: replica.digest(), records: records, acl: acl?.payload() ?? []).encode()
     }
 
     /// Applies the records a peer sent and its removals; records it holds
@@ -257,6 +279,7 @@ public final class CatalogSync: GossipPoolDelegate {
             return Log.warn("agent", "dropped catalog state from push/pull: \(error)")
         }
         if theirs.skipped > 0 { Log.warn("agent", "skipped \(theirs.skipped) unreadable catalog records in push/pull") }
+        if !theirs.acl.isEmpty { acl?.merge(theirs.acl) }
         for record in theirs.records { receive(record) }
         var owners: Set<String> = []
         for entry in theirs.digest {
@@ -320,6 +343,21 @@ public final class CatalogSync: GossipPoolDelegate {
             // Only an owner sends notices: this one just spoke, even if we
             // still hold it failed (a restart), so it is asked anyway.
             guard let member = pool.instance.member(named: owner), member.status != .left else { return }
+            pool.sync(with: member.address)
+        case .acl:
+            guard let entries = try? ACLStore.decode(Array(bytes.dropFirst())), entries.count == 1 else {
+                return Log.debug("agent", "dropped malformed ACL entry")
+            }
+            if acl?.receive(entries[0]) == true { pool.broadcast(user: bytes, key: "acl:\(entries[0].kind.rawValue):\(entries[0].id)") }
+        case .aclNotice:
+            var r = ByteReader(bytes, from: 1)
+            guard let writer = try? r.string16(), let kind = (try? r.u8()).flatMap(ACLStore.Kind.init(rawValue:)),
+                  let id = try? r.string16(), let version = try? r.u64(), let acl else { return }
+            let key = "\(kind.rawValue):\(id)"
+            guard version > (acl.store.entries[key]?.version ?? 0), version > (noticed["acl:" + key] ?? 0) else { return }
+            noticed["acl:" + key] = version
+            pool.broadcast(user: bytes, key: "acl:" + key)
+            guard let member = pool.instance.member(named: writer), member.status != .left else { return }
             pool.sync(with: member.address)
         case .removal:
             var r = ByteReader(bytes, from: 1)

@@ -25,14 +25,17 @@ extension Catalog {
     public struct PushPullState: Sendable, Equatable {
         public var digest: [DigestEntry]
         public var records: [NodeRecord]
+        /// The ACL state (`ACLStore`'s wire form), whole: it is small.
+        public var acl: [UInt8] = []
         /// Records of the payload that could not be decoded (skipped).
         public var skipped = 0
 
-        static let format: UInt8 = 2
+        static let format: UInt8 = 3
 
-        public init(digest: [DigestEntry], records: [NodeRecord]) {
+        public init(digest: [DigestEntry], records: [NodeRecord], acl: [UInt8] = []) {
             self.digest = digest
             self.records = records
+            self.acl = acl
         }
 
         public func encode() -> [UInt8] {
@@ -45,6 +48,7 @@ extension Catalog {
                 w.u64(entry.version)
                 w.u8(entry.removed ? 1 : 0)
             }
+            w.blob32(acl)
             w.bytes.append(contentsOf: RecordCodec.encode(records))
             return w.bytes
         }
@@ -63,8 +67,9 @@ extension Catalog {
                 guard flags <= 1 else { throw .invalid("unknown digest flags \(flags)") }
                 digest.append(DigestEntry(node: node, owner: owner, version: version, removed: flags == 1))
             }
+            let acl = try r.blob32()
             let (records, skipped) = try RecordCodec.decodeList(Array(bytes[r.offset...]))
-            var state = PushPullState(digest: digest, records: records)
+            var state = PushPullState(digest: digest, records: records, acl: acl)
             state.skipped = skipped
             return state
         }

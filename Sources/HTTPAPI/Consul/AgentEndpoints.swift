@@ -9,12 +9,17 @@ extension ConsulAPI {
         switch (path.first ?? "", path.count) {
         case ("members", 1):
             if let bad = Self.require(request, "GET") { return respond(bad) }
-            let members = Self.isTrue(request, "wan") ? agent.federation.members() : agent.lanMembers()
-            respond(Self.json(request) { w in
+            var members = Self.isTrue(request, "wan") ? agent.federation.members() : agent.lanMembers()
+            let all = members.count
+            // Members are nodes: a token sees those it may read (WAN members are `node.dc`).
+            if let view { members = members.filter { view.mayRead(node: String($0.name.split(separator: ".").first ?? "")) } }
+            var response = Self.json(request) { w in
                 w.beginArray()
                 for m in members { Self.writeMember(m, &w) }
                 w.endArray()
-            })
+            }
+            if members.count != all { response.headers.set("X-Consul-Results-Filtered-By-ACLs", "true") }
+            respond(response)
         case ("self", 1):
             if let bad = Self.require(request, "GET") { return respond(bad) }
             respond(Self.json(request) { w in writeSelf(&w) })

@@ -9,7 +9,11 @@ extension ConsulAPI {
         switch (path.first ?? "", path.count) {
         case ("services", 1):
             if let bad = Self.require(request, "GET") { return respond(bad) }
-            let services = agent.catalog.local.services.sorted { $0.id < $1.id }
+            var services = agent.catalog.local.services.sorted { $0.id < $1.id }
+            if let view {
+                services = services.filter { view.mayRead(service: $0.name) }
+                if services.count != agent.catalog.local.services.count { self.view?.filtered = true }
+            }
             respond(indexed(request) { w in
                 w.beginObject()
                 for s in services {
@@ -57,8 +61,10 @@ extension ConsulAPI {
             return path[0] == "register" ? catalogRegister(request, respond) : catalogDeregister(request, respond)
         }
         if let bad = Self.require(request, "GET") { return respond(bad) }
-        let records = agent.catalog.replica.records.values.sorted { $0.node < $1.node }
+        var records = agent.catalog.replica.records.values.sorted { $0.node < $1.node }
             .filter { Self.matchesNodeMeta(request, $0) }
+        // The service list is filtered by service only, as Consul's is.
+        if view != nil { records = view!.filter(records, nodes: path != ["services"]) }
         switch (path.first ?? "", path.count) {
         case ("datacenters", 1):
             agent.federation.forward(.datacenters, to: agent.config.datacenter) { answer in
@@ -141,6 +147,7 @@ extension ConsulAPI {
     /// A JSON response with `X-Consul-Index` and the leader headers.
     func indexed(_ request: HTTPRequest, _ build: (inout JSONWriter) -> Void) -> HTTPResponse {
         var response = Self.json(request, build)
+        if view?.filtered == true { response.headers.set("X-Consul-Results-Filtered-By-ACLs", "true") }
         response.headers.set("X-Consul-Index", String(agent.catalog.replica.index))
         response.headers.set("X-Consul-KnownLeader", "true")
         response.headers.set("X-Consul-LastContact", "0")

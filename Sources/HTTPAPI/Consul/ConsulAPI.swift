@@ -16,6 +16,9 @@ public final class ConsulAPI {
     /// reads without rendering them again.
     private var rendered: [String: (index: UInt64, response: HTTPResponse)] = [:]
     private static let renderedLimit = 512
+    /// The current request's ACL identity (nil with ACLs off): set by
+    /// `authorize`, read by the endpoints that filter what they list.
+    var view: ACLView?
 
     public init(agent: Agent) {
         self.agent = agent
@@ -41,7 +44,8 @@ public final class ConsulAPI {
         // Reads of another datacenter go to it, through the servers.
         if let dc = request.query["dc"]?.lowercased(), !dc.isEmpty, dc != agent.config.datacenter {
             guard ["catalog", "health"].contains(segments[1]) else { return respond(Self.text(500, "No path to datacenter")) }
-            let forwarded = RPC.Request.http(method: request.method, target: request.target, body: request.body)
+            // The token travels with the request and is checked there (a token is per datacenter).
+            let forwarded = RPC.Request.http(method: request.method, target: Self.targetCarryingToken(request), body: request.body)
             // Said here rather than by the far side: writes never leave the datacenter.
             if let why = RPCAllowList.refusal(of: forwarded) { return respond(Self.text(400, why)) }
             let timeout = Federation.timeout(forTarget: request.target)
@@ -74,12 +78,14 @@ public final class ConsulAPI {
         }
         if replicaRead {
             let index = agent.catalog.replica.index
-            if let hit = rendered[request.target], hit.index == index { return respond(hit.response) }
+            // With ACLs an answer is one token's view: cached per token.
+            let cacheKey = view.map { request.target + "\u{0}\($0.identity.accessorID)\u{0}\(agent.acl.store.index)" } ?? request.target
+            if let hit = rendered[cacheKey], hit.index == index { return respond(hit.response) }
             let rest = Array(segments.dropFirst(2))
             let store: HTTPServer.Respond = { [weak self] response in
                 if let self, response.status == 200 {
                     if rendered.count >= Self.renderedLimit { rendered.removeAll(keepingCapacity: true) }
-                    rendered[request.target] = (index, response)
+                    rendered[cacheKey] = (index, response)
                 }
                 respond(response)
             }
@@ -96,8 +102,18 @@ public final class ConsulAPI {
         case "catalog": routeCatalog(request, rest, respond)
         case "status": routeStatus(request, rest, respond)
         case "operator": routeOperator(request, rest, respond)
+        case "acl": routeACL(request, rest, respond)
         default: respond(Self.notFound())
         }
+    }
+
+    /// The target with the request's token as `?token=` when it came in a
+    /// header: the far datacenter sees only the target.
+    static func targetCarryingToken(_ request: HTTPRequest) -> String {
+        guard request.query["token"] == nil, let token = token(of: request) else { return request.target }
+        let escaped = token.utf8.allSatisfy { b in (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b == 0x2d }
+        guard escaped else { return request.target }  // UUIDs: anything else is not a token any agent issues
+        return request.target + (request.target.contains("?") ? "&" : "?") + "token=" + token
     }
 
     /// Catalog and health reads answered from the replica: they block on
@@ -143,8 +159,6 @@ public final class ConsulAPI {
 
     /// ACL tokens (`X-Consul-Token`, `?token=`) will be checked here; for
     /// now every request is allowed.
-    func authorize(_ request: HTTPRequest) -> HTTPResponse? { nil }
-
     // MARK: - Helpers shared by the endpoints
 
     static func notFound() -> HTTPResponse { text(404, "404 page not found") }

@@ -11,7 +11,8 @@ extension ConsulAPI {
         switch (path.first ?? "", path.count) {
         case ("checks", 1):
             if let bad = Self.require(request, "GET") { return respond(bad) }
-            let record = agent.catalog.local
+            var record = agent.catalog.local
+            if view != nil { record.checks = view!.filter([record], nodes: true).first?.checks ?? [] }
             respond(indexed(request) { w in
                 w.beginObject()
                 for check in record.checks.sorted(by: { $0.id < $1.id }) {
@@ -52,8 +53,9 @@ extension ConsulAPI {
     func routeHealth(_ request: HTTPRequest, _ path: [String], _ respond: @escaping HTTPServer.Respond) {
         if let bad = Self.require(request, "GET") { return respond(bad) }
         guard path.count == 2 else { return respond(Self.notFound()) }
-        let records = agent.catalog.replica.records.values.sorted { $0.node < $1.node }
+        var records = agent.catalog.replica.records.values.sorted { $0.node < $1.node }
             .filter { Self.matchesNodeMeta(request, $0) }
+        if view != nil { records = view!.filter(records) }
         switch path[0] {
         case "service": respond(healthService(request, name: path[1], records))
         case "node":
