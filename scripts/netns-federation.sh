@@ -82,6 +82,21 @@ fed_tls_config() {  # fed_tls_config BIN DC NODE ROLE: writes the agent's files;
     echo "$dir/$dc$node/tls.json"
 }
 
+# ACLs are on (default deny) unless FED_ACL=0; every agent's default token
+# is the management token (one per federation, in $FED_DIR/acl.json), so
+# the scripts' own calls need none; hand out narrower tokens with
+# PUT /v1/acl/policy and /v1/acl/token.
+FED_ACL=${FED_ACL:-1}
+fed_acl_config() {  # fed_acl_config: writes $FED_DIR/acl.json once; prints its path
+    if [ ! -f "$FED_DIR/acl.json" ]; then
+        local token
+        token=$(cat /proc/sys/kernel/random/uuid)
+        (umask 077 && printf '{"acl": {"enabled": true, "default_policy": "deny", "tokens": {"initial_management": "%s", "default": "%s"}}}\n' \
+            "$token" "$token" >"$FED_DIR/acl.json")
+    fi
+    echo "$FED_DIR/acl.json"
+}
+
 # fed_agent BIN NODE DC ROLE [extra flags...]: starts an agent in its namespace.
 # `ip netns exec` execs in place, so $! is the agent's PID.
 fed_agent() {
@@ -95,6 +110,7 @@ fed_agent() {
         flags+=(-config-file "$FED_DIR/gossip.json")
     fi
     [ "$FED_TLS" = 1 ] && flags+=(-config-file "$(fed_tls_config "$bin" "$dc" "$node" "$role")")
+    [ "$FED_ACL" = 1 ] && flags+=(-config-file "$(fed_acl_config)")
     # Everyone joins its datacenter's first server; servers join dc1's first on the WAN.
     [ "$node" = s1 ] || flags+=(-retry-join "10.231.$dc.1")
     case $role in

@@ -59,6 +59,17 @@ extension Integration {
                 let rpc = (try? JSONValue.parse(Array(stats.body.utf8)))?["Stats"]?["rpc"]
                 let tls = ["tls", "tls_outgoing", "tls_handshakes_failed", "tls_plaintext_refused"].map { rpc?[$0]?.stringValue }
                 h.check(tls == ["required", "verify_server_hostname", "0", "0"], "\(dc2s1.label)'s server port should be mutual TLS: \(tls)")
+                // ACLs are on: without the lab's default token, a stranger's token is refused even across datacenters.
+                let stranger = try lab.http(dc1c1, "/v1/catalog/services?dc=dc2&token=00000000-0000-4000-8000-000000000000")
+                h.check(stranger.status == 403 && stranger.body.contains("ACL not found"), "an unknown token read dc2's catalog: \(stranger)")
+                // A token of dc1 travels with the request and is checked in dc2, which never issued it.
+                let created = try lab.http(dc1c1, "/v1/acl/token", method: "PUT", body: #"{"Description": "dc1 only"}"#)
+                let dc1Token = (try? JSONValue.parse(Array(created.body.utf8)))?["SecretID"]?.stringValue ?? ""
+                h.check(created.status == 200 && !dc1Token.isEmpty, "creating a token in dc1: \(created)")
+                let ownDC = try lab.http(dc1c1, "/v1/catalog/services?token=\(dc1Token)")
+                h.check(ownDC.status == 200, "dc1 knows its own token: \(ownDC)")
+                let remote = try lab.http(dc1c1, "/v1/catalog/services?dc=dc2&token=\(dc1Token)")
+                h.check(remote.status == 403 && remote.body.contains("ACL not found"), "dc2 should check the token and not know it: \(remote)")
 
                 let datacenters = try lab.http(dc1c1, "/v1/catalog/datacenters")
                 h.check(datacenters.status == 200 && (try? stringArray(datacenters.body).sorted()) == ["dc1", "dc2", "dc3"],

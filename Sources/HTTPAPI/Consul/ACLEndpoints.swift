@@ -7,6 +7,7 @@ extension ConsulAPI {
     func routeACL(_ request: HTTPRequest, _ path: [String], _ respond: @escaping HTTPServer.Respond) {
         guard agent.acl.enabled else { return respond(Self.text(401, "ACL support disabled")) }
         let acl = agent.acl
+        // Go decodes JSON field names case-insensitively, so clients send `name` as well as `Name`.
         func body() -> JSONValue? {
             request.body.isEmpty ? .object([]) : (try? JSONValue.parse(request.body)).flatMap { $0.objectValue == nil ? nil : $0 }
         }
@@ -32,8 +33,8 @@ extension ConsulAPI {
             if let bad = Self.require(request, "PUT") { return respond(bad) }
             guard let b = body() else { return respond(Self.text(400, "Request decode failed: body must be a JSON object")) }
             let id = path.count == 2 ? path[1] : nil
-            let result = acl.savePolicy(id: id, name: b["Name"]?.stringValue ?? "", description: b["Description"]?.stringValue ?? "",
-                                        rules: b["Rules"]?.stringValue ?? "", datacenters: b["Datacenters"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+            let result = acl.savePolicy(id: id, name: b.value(forKeyIgnoringCase: "Name")?.stringValue ?? "", description: b.value(forKeyIgnoringCase: "Description")?.stringValue ?? "",
+                                        rules: b.value(forKeyIgnoringCase: "Rules")?.stringValue ?? "", datacenters: b.value(forKeyIgnoringCase: "Datacenters")?.arrayValue?.compactMap(\.stringValue) ?? [])
             switch result {
             case .success(let p): respond(Self.json(request) { writePolicy(p, rules: true, &$0) })
             case .failure(let f): respond(Self.text(f.status, f.description))
@@ -65,11 +66,11 @@ extension ConsulAPI {
         case ("token", let n) where n == 1 || (n == 2 && request.method == "PUT"):
             if let bad = Self.require(request, "PUT") { return respond(bad) }
             guard let b = body() else { return respond(Self.text(400, "Request decode failed: body must be a JSON object")) }
-            let accessor = path.count == 2 ? path[1] : b["AccessorID"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+            let accessor = path.count == 2 ? path[1] : b.value(forKeyIgnoringCase: "AccessorID")?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
             if path.count == 2, acl.store.tokens[path[1]] == nil { return respond(Self.text(403, "ACL not found")) }
-            let references = (b["Policies"]?.arrayValue ?? []).compactMap { $0["ID"]?.stringValue ?? $0["Name"]?.stringValue }
-            answer(acl.saveToken(accessorID: accessor, secretID: b["SecretID"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 },
-                                 description: b["Description"]?.stringValue ?? "", policies: references, local: b["Local"]?.boolValue ?? false))
+            let references = (b.value(forKeyIgnoringCase: "Policies")?.arrayValue ?? []).compactMap { $0.value(forKeyIgnoringCase: "ID")?.stringValue ?? $0.value(forKeyIgnoringCase: "Name")?.stringValue }
+            answer(acl.saveToken(accessorID: accessor, secretID: b.value(forKeyIgnoringCase: "SecretID")?.stringValue.flatMap { $0.isEmpty ? nil : $0 },
+                                 description: b.value(forKeyIgnoringCase: "Description")?.stringValue ?? "", policies: references, local: b.value(forKeyIgnoringCase: "Local")?.boolValue ?? false))
         case ("token", 2):
             if let bad = Self.require(request, "GET", "DELETE") { return respond(bad) }
             guard let token = acl.store.tokens[path[1]] else { return respond(Self.text(403, "ACL not found")) }

@@ -100,6 +100,7 @@ final class NetnsLab {
     static let wanBridge = "br-wan"
     /// The gossip key of every lab agent (LAN and WAN pools).
     static let gossipKey = "5QhQiaKPC6OZi3Kq9Nya8vQZeXNZlYXVGflf1OgkAbM="
+    static let managementToken = "9d3c1f4e-2b7a-4e8d-a6c5-1f0e2d3c4b5a"
     static func lanBridge(_ datacenter: Int) -> String { "br-dc\(datacenter)" }
     /// The blocks (first two octets) a lab may use, in order of preference.
     static let candidateBlocks: [(Int, Int)] = [(10, 231), (10, 232), (10, 233), (172, 30), (172, 29)]
@@ -190,6 +191,11 @@ final class NetnsLab {
         // (as a Kubernetes Secret mounts it).
         let gossipConfig = h.directory + "/gossip.json"
         FileIO.append(gossipConfig, #"{"encrypt": "\#(Self.gossipKey)"}"#)
+        // ACLs are on with default deny; every agent's default token is the
+        // management token, so the lab's own calls need none (the ACL rules
+        // themselves are tested in ACLTests).
+        let aclConfig = h.directory + "/acl.json"
+        FileIO.append(aclConfig, #"{"acl": {"enabled": true, "default_policy": "deny", "tokens": {"initial_management": "\#(Self.managementToken)", "default": "\#(Self.managementToken)"}}}"#)
         // And the server port is mutual TLS with hostname verification:
         // servers prove server.<dc>.consul, clients client.<dc>.consul.
         let pki = try TestPKI(directory: h.directory + "/tls")
@@ -200,7 +206,7 @@ final class NetnsLab {
                            "-node", agent.node, "-datacenter", agent.dc,
                            "-bind", "0.0.0.0", "-advertise", agent.lanIP, "-client", "127.0.0.1",
                            "-data-dir", agent.process.dataDir, "-log-level", "debug", "-config-file", gossipConfig,
-                           "-config-file", tlsConfig]
+                           "-config-file", tlsConfig, "-config-file", aclConfig]
             command += agent.process.retryJoin.flatMap { ["-retry-join", $0] }
             if let wanIP = agent.wanIP {
                 command += ["-server", "-advertise-wan", wanIP, "-retry-join-wan", wanSeed]
