@@ -17,6 +17,7 @@ struct AgentClient {
         .init("ca-file", .string, "CA certificate (PEM) the HTTPS API's certificate must chain to (env CONSUL_CACERT)."),
         .init("client-cert", .string, "Client certificate (PEM) for an HTTPS API that verifies clients (env CONSUL_CLIENT_CERT)."),
         .init("client-key", .string, "Key (PEM) of -client-cert (env CONSUL_CLIENT_KEY)."),
+        .init("token", .string, "ACL token sent as X-Consul-Token (env CONSUL_HTTP_TOKEN)."),
         .init("tls-server-name", .string, "Name the HTTPS API's certificate must carry (default: the host; env CONSUL_TLS_SERVER_NAME)."),
     ]
 
@@ -25,6 +26,8 @@ struct AgentClient {
     /// HTTPS (an https:// address or CONSUL_HTTP_SSL=true), and the name the server must prove.
     let tls: TLSContext?
     let serverName: String?
+    /// The ACL token (`-token`, `CONSUL_HTTP_TOKEN`).
+    let token: String?
 
     /// A flag (if there is one), else `FEDAGENT_<name>`, else `CONSUL_<name>`.
     static func setting(_ flags: CommandLineFlags, _ flag: String?, env name: String) -> String? {
@@ -51,6 +54,7 @@ struct AgentClient {
         self.host = host
         self.port = port
         serverName = Self.setting(flags, "tls-server-name", env: "TLS_SERVER_NAME")
+        token = Self.setting(flags, "token", env: "HTTP_TOKEN").flatMap { $0.isEmpty ? nil : $0 }
         guard secure else {
             tls = nil
             return
@@ -79,6 +83,7 @@ struct AgentClient {
         let response: (status: Int, headers: HTTPHeaders, body: [UInt8])
         do {
             response = try HTTPClient.send(method: method, host: host, port: port, path: path, body: body,
+                                           headers: token.map { [("X-Consul-Token", $0)] } ?? [],
                                            timeoutSeconds: timeout, tls: tls, serverName: serverName)
         } catch {
             throw Failure(description: "Error connecting to the agent at \(host):\(port): \(error)")
