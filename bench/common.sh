@@ -20,3 +20,20 @@ bench_binary() {
     fi
     echo "$scratch/release/fedagent"
 }
+
+# bench_shared_work NAME: copies the shared harness (../shared/bench, or
+# BENCH_DIR) into a fresh $WORK and, on exit, stops $agent_pid (when set)
+# and the anchors, and removes $WORK. Sets WORK and agent_pid.
+bench_shared_work() {
+    local shared="${BENCH_DIR:-$ROOT/../shared/bench}"
+    WORK="$(mktemp -d "/tmp/fedagent-$1-XXXXXX")"
+    cp -r "$shared/." "$WORK/"
+    chmod -R u+w,a+rX "$WORK"  # nginx workers run as www-data
+    agent_pid=""
+    trap 'bench_shared_cleanup' EXIT
+}
+bench_shared_cleanup() {
+    [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null || true
+    "$WORK/anchor_down.sh" all >/dev/null 2>&1 || true
+    rm -rf "$WORK"
+}

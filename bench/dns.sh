@@ -12,19 +12,8 @@
 # (dnsperf dnsmasq-base knot bind9-dnsutils curl).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SHARED="${BENCH_DIR:-$ROOT/../shared/bench}"
-WORK="$(mktemp -d /tmp/fedagent-dnsbench-XXXXXX)"
-cp -r "$SHARED/." "$WORK/"
-chmod -R u+w,a+rX "$WORK"
-agent_pid=""
-cleanup() {
-    [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null || true
-    "$WORK/anchor_down.sh" all >/dev/null 2>&1 || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
 . "$ROOT/bench/common.sh"
+bench_shared_work dnsbench
 bench_packages dnsperf dnsmasq-base knot bind9-dnsutils curl
 
 BIN=$(bench_binary "$ROOT")

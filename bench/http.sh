@@ -10,19 +10,8 @@
 # then stops both by PID. Needs root for apt (nginx-light wrk curl).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SHARED="${BENCH_DIR:-$ROOT/../shared/bench}"
-WORK="$(mktemp -d /tmp/fedagent-httpbench-XXXXXX)"
-cp -r "$SHARED/." "$WORK/"
-chmod -R u+w,a+rX "$WORK"  # nginx workers run as www-data
-agent_pid=""
-cleanup() {
-    [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null || true
-    "$WORK/anchor_down.sh" all >/dev/null 2>&1 || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
 . "$ROOT/bench/common.sh"
+bench_shared_work httpbench
 bench_packages nginx-light wrk curl
 
 BIN=$(bench_binary "$ROOT")

@@ -17,23 +17,44 @@ extension Integration {
             private var buffer: [UInt8] = []
 
             init?(ip: String, port: UInt16) {
+                guard let fd = Self.connectBlocking(ip: ip, port: port) else { return nil }
+                self.fd = fd
+            }
+
+            deinit { close(fd) }
+
+            /// A blocking TCP connection with a 10 s receive timeout, or nil.
+            static func connectBlocking(ip: String, port: UInt16) -> Int32? {
                 var address = sockaddr_in()
                 address.sin_family = sa_family_t(AF_INET)
                 address.sin_port = port.bigEndian
                 guard inet_pton(AF_INET, ip, &address.sin_addr) == 1 else { return nil }
-                fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+                guard fd >= 0 else { return nil }
                 var timeout = timeval(tv_sec: 10, tv_usec: 0)
                 setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
                 let rc = withUnsafePointer(to: &address) {
                     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
                 }
-                guard fd >= 0, rc == 0 else {
+                guard rc == 0 else {
                     close(fd)
                     return nil
                 }
+                return fd
             }
 
-            deinit { close(fd) }
+            /// Takes the complete frames off the front of `buffer`; the
+            /// answer to `id` if one of them is it.
+            static func answer(to id: UInt64, in buffer: inout [UInt8]) -> RPC.Answer? {
+                while buffer.count >= 4 {
+                    let length = Int(buffer[0]) << 24 | Int(buffer[1]) << 16 | Int(buffer[2]) << 8 | Int(buffer[3])
+                    guard buffer.count >= 4 + length else { return nil }
+                    let body = Array(buffer[4..<(4 + length)])
+                    buffer.removeFirst(4 + length)
+                    if case .answer(let answerID, let answer)? = try? RPC.decode(body), answerID == id { return answer }
+                }
+                return nil
+            }
 
             /// Sends one request and returns the answer to it (nil if the
             /// connection closed or timed out first).
@@ -42,15 +63,7 @@ extension Integration {
                 guard frame.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == frame.count else { return nil }
                 var chunk = [UInt8](repeating: 0, count: 65536)
                 while true {
-                    if buffer.count >= 4 {
-                        let length = Int(buffer[0]) << 24 | Int(buffer[1]) << 16 | Int(buffer[2]) << 8 | Int(buffer[3])
-                        if buffer.count >= 4 + length {
-                            let body = Array(buffer[4..<(4 + length)])
-                            buffer.removeFirst(4 + length)
-                            if case .answer(let answerID, let answer)? = try? RPC.decode(body), answerID == id { return answer }
-                            continue
-                        }
-                    }
+                    if let answer = Self.answer(to: id, in: &buffer) { return answer }
                     let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
                     guard n > 0 else { return nil }
                     buffer += chunk[0..<n]

@@ -26,20 +26,8 @@ extension Integration {
             init?(ip: String, port: UInt16, context: TLSContext, hostname: String? = nil) {
                 guard let session = try? TLSSession(context: context, hostname: hostname) else { return nil }
                 self.session = session
-                var address = sockaddr_in()
-                address.sin_family = sa_family_t(AF_INET)
-                address.sin_port = port.bigEndian
-                guard inet_pton(AF_INET, ip, &address.sin_addr) == 1 else { return nil }
-                fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-                var timeout = timeval(tv_sec: 10, tv_usec: 0)
-                setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-                let rc = withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-                }
-                guard fd >= 0, rc == 0 else {
-                    close(fd)
-                    return nil
-                }
+                guard let fd = Integration.ServerPort.RawRPC.connectBlocking(ip: ip, port: port) else { return nil }
+                self.fd = fd
             }
 
             deinit { close(fd) }
@@ -56,15 +44,7 @@ extension Integration {
                 var chunk = [UInt8](repeating: 0, count: 65536)
                 while true {
                     flush()
-                    if plaintext.count >= 4 {
-                        let length = Int(plaintext[0]) << 24 | Int(plaintext[1]) << 16 | Int(plaintext[2]) << 8 | Int(plaintext[3])
-                        if plaintext.count >= 4 + length {
-                            let body = Array(plaintext[4..<(4 + length)])
-                            plaintext.removeFirst(4 + length)
-                            if case .answer(let answerID, let answer)? = try? RPC.decode(body), answerID == id { return answer }
-                            continue
-                        }
-                    }
+                    if let answer = Integration.ServerPort.RawRPC.answer(to: id, in: &plaintext) { return answer }
                     // An answer that came with the close is still read above.
                     if ended != nil { return nil }
                     let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
