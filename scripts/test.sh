@@ -14,7 +14,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # statically for gossip encryption and TLS), openssl (checks certificates), dig (bind9-dnsutils) for the DNS tests,
 # curl inside the network namespaces, and for the federation demo's workload
 # Chromium (headless) and scikit-learn (the digit classifier).
-APT_PACKAGES="libssl-dev openssl sslscan iproute2 procps bind9-dnsutils curl chromium python3-sklearn"
+APT_PACKAGES="libssl-dev openssl sslscan podman runc catatonit iptables iproute2 procps bind9-dnsutils curl chromium python3-sklearn"
 # Python packages from PyPI the tests use, installed with pip.
 PIP_PACKAGES="py-consul"
 

@@ -115,6 +115,19 @@ public final class Agent {
 
     public var uptime: Duration { loop.now() - startedAt }
 
+    /// Why the agent should not be given traffic yet (nil: ready), for
+    /// Kubernetes' readiness: it is serving, it has joined its pool when
+    /// told to join one (another member alive), and it knows a live server
+    /// of its datacenter (a server knows itself). The WAN is not asked:
+    /// gateways of two clusters waiting on each other would never be ready.
+    public var notReadyReason: String? {
+        if isLeaving { return "leaving" }
+        let others = lan.members.filter { $0.name != config.nodeName && $0.status == .alive }
+        if !config.retryJoin.isEmpty && others.isEmpty { return "not joined: no other member of the LAN pool is alive yet" }
+        if serverAddresses().isEmpty { return "no server of the datacenter is alive" }
+        return nil
+    }
+
     static func describe(_ e: GossipEncryption) -> String {
         guard let ring = e.keyring else { return "off" }
         return "on (\(ring.keys.count) keys, verify incoming \(e.verifyIncoming), outgoing \(e.verifyOutgoing))"

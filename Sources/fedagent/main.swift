@@ -14,6 +14,7 @@ let commands: [(name: String, synopsis: String, run: @Sendable ([String]) -> Int
     ("keygen", KeyringCommands.keygenSynopsis, KeyringCommands.keygen),
     ("keyring", KeyringCommands.keyringSynopsis, KeyringCommands.keyring),
     ("tls", TLSCommands.synopsis, TLSCommands.run),
+    ("probe", ProbeCommand.synopsis, ProbeCommand.run),
     ("version", "Prints the fedagent version", { _ in
         print("fedagent v\(FedagentVersion.version)")
         print("Protocol \(FedagentVersion.protocolVersion) spoken by default, understands \(FedagentVersion.protocolMin) to \(FedagentVersion.protocolMax)")

@@ -67,6 +67,18 @@ extension ConsulAPI {
         case "peers" where path.count == 1:
             let peers = agent.serverAddresses()
             respond(Self.json(request) { $0.stringArray(peers) })
+        case "ready" where path.count == 1:
+            // fedagent's readiness (`fedagent probe -ready`); like every
+            // /v1/status route it needs no token, so a probe carries none.
+            let reason = agent.notReadyReason
+            var response = Self.json(request) { w in
+                w.beginObject()
+                w.field("Ready", reason == nil)
+                if let reason { w.field("Reason", reason) }
+                w.endObject()
+            }
+            if reason != nil { response.status = 503 }
+            respond(response)
         default:
             respond(Self.notFound())
         }
