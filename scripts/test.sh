@@ -11,12 +11,16 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Debian packages the build and the tests use: libssl-dev (libcrypto, linked
-# statically for gossip encryption and TLS), openssl (checks certificates), dig (bind9-dnsutils) for the DNS tests,
+# statically for gossip encryption and TLS), openssl and sslscan (check
+# certificates and TLS), podman with runc, catatonit and iptables (the
+# image), dig (bind9-dnsutils) for the DNS tests,
 # curl inside the network namespaces, and for the federation demo's workload
 # Chromium (headless) and scikit-learn (the digit classifier).
 APT_PACKAGES="libssl-dev openssl sslscan podman runc catatonit iptables iproute2 procps bind9-dnsutils curl chromium python3-sklearn"
-# Python packages from PyPI the tests use, installed with pip.
-PIP_PACKAGES="py-consul"
+# Python packages from PyPI the tests use, installed with pip: a Consul
+# client library, and the Kubernetes schema validator and IaC scanner the
+# manifest tests run.
+PIP_PACKAGES="py-consul kubernetes-validate checkov"
 
 install_packages() {
     local missing=()
