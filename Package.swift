@@ -32,7 +32,7 @@ let package = Package(
         .testTarget(name: "MembershipTests", dependencies: ["Membership", "Sockets", "Simulation", "Crypto", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "HTTPAPITests", dependencies: ["HTTPAPI", "JSON", "Sockets", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "Agent", "Sockets", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "IntegrationTests", dependencies: ["JSON", "Sockets", "HTTPAPI", "Agent", "Crypto"], exclude: ["python"], swiftSettings: strict),
+        .testTarget(name: "IntegrationTests", dependencies: ["JSON", "Sockets", "HTTPAPI", "Agent", "Crypto", "TestSupport"], exclude: ["python"], swiftSettings: strict),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "SocketsTests", dependencies: ["Sockets", "Crypto", "TestSupport"], swiftSettings: strict),
     ],

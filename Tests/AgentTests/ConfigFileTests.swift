@@ -2,6 +2,7 @@
 import Crypto
 import Glibc
 import Membership
+import TestSupport
 import Testing
 
 /// A scratch directory under /tmp; `remove()` deletes it and what it holds.
@@ -35,16 +36,7 @@ struct TempDir {
 }
 
 @Suite struct ConfigFileTests {
-    static func entries(_ dir: String) -> [String] {
-        guard let handle = opendir(dir) else { return [] }
-        defer { closedir(handle) }
-        var names: [String] = []
-        while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
-    }
+    static func entries(_ dir: String) -> [String] { directoryEntries(dir) }
 
     func config(_ args: [String]) throws -> AgentConfig {
         try AgentConfig.from(CommandLineFlags(args, specs: AgentConfig.flagSpecs), hostName: "host")

@@ -6,15 +6,13 @@
 // the test makes is removed, also on failure.
 
 import Glibc
+import TestSupport
 import Testing
 
 extension Integration {
     @Suite("Container image")
     struct ContainerImage {
-        static let root: String = {
-            let here = String(#filePath)
-            return here.split(separator: "/", omittingEmptySubsequences: false).dropLast(3).joined(separator: "/")
-        }()
+        static let root = Harness.repositoryRoot
 
         @Test("docker/build.sh builds the image offline: non-root, no shell, `fedagent version`, at most 20 MB; an agent in it is live and then ready by its own exec probe")
         func image() throws {
@@ -32,7 +30,7 @@ extension Integration {
                     _ = NetnsLab.capture("/usr/bin/env", conf + [podman, "rmi", "-f", image])
                     // SwiftPM keeps its locks for a scratch path in /tmp, named after it.
                     let prefix = scratch.split(separator: "/", omittingEmptySubsequences: false).joined(separator: "_")
-                    for name in FileIO.directoryEntries("/tmp") where name.hasPrefix(prefix) { unlink("/tmp/" + name) }
+                    for name in directoryEntries("/tmp") where name.hasPrefix(prefix) { unlink("/tmp/" + name) }
                 }
                 let build = try h.run(Self.root + "/docker/build.sh", [image], label: "docker/build.sh",
                                       environment: conf + ["SCRATCH=\(scratch)"], timeout: 1500)

@@ -10,10 +10,7 @@ import Testing
 extension Integration {
     @Suite("Kubernetes manifests")
     struct Manifests {
-        static let root: String = {
-            let here = String(#filePath)
-            return here.split(separator: "/", omittingEmptySubsequences: false).dropLast(3).joined(separator: "/")
-        }()
+        static let root = Harness.repositoryRoot
 
         @Test("the base and the eks (dc1, frontend) and aks (dc2, backend) overlays render, validate against the API schemas, pass checkov, and say what they must")
         func manifests() throws {

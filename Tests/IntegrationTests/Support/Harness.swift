@@ -49,6 +49,11 @@ final class TestAgent {
 }
 
 final class Harness {
+    /// The checkout the tests run from (this file is Tests/IntegrationTests/Support/Harness.swift).
+    static let repositoryRoot: String = {
+        String(#filePath).split(separator: "/", omittingEmptySubsequences: false).dropLast(4).joined(separator: "/")
+    }()
+
     let name: String
     let binary: String
     let directory: String

@@ -187,18 +187,6 @@ enum FileIO {
         _ = mkdir(path, 0o755)
     }
 
-    /// The names in `directory` (without "." and "..").
-    static func directoryEntries(_ directory: String) -> [String] {
-        guard let handle = opendir(directory) else { return [] }
-        defer { closedir(handle) }
-        var names: [String] = []
-        while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
-    }
-
     static func isExecutable(_ path: String) -> Bool {
         access(path, X_OK) == 0
     }
