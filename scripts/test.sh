@@ -43,6 +43,15 @@ install_packages() {
     apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
+# python-hcl2 (the Terraform tests' parser) goes apart, in .build-tools/:
+# installed beside checkov it would replace the HCL module checkov needs.
+install_hcl_parser() {
+    local target=.build-tools/python-hcl2
+    [ -d "$target/hcl2" ] && return 0
+    echo "== pip installing python-hcl2 into $target"
+    python3 -m pip install -q --target "$target" python-hcl2
+}
+
 install_pip_packages() {
     local missing=()
     local pkg
@@ -67,6 +76,7 @@ if [ "${SKIP_INSTALL:-0}" != "1" ]; then
         echo "test.sh: not a Debian system, skipping package install" >&2
     fi
     install_pip_packages
+    install_hcl_parser
 fi
 
 echo "== swift build"
