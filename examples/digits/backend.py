@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import os
+import signal
 import socket
 import struct
 import zlib
@@ -272,6 +273,9 @@ def main():
     srv = ThreadingHTTPServer((args.host, args.port), Handler)
     srv.daemon_threads = True
     log.info("listening on http://%s:%d (backend %s)", args.host, args.port, Handler.node)
+    # As PID 1 in a container nothing else ends us: SIGTERM (Kubernetes,
+    # podman stop) stops at once instead of waiting for the grace period.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         srv.serve_forever()
     except KeyboardInterrupt:

@@ -14,6 +14,7 @@ import http.client
 import json
 import logging
 import os
+import signal
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -114,6 +115,9 @@ def main():
     srv = ThreadingHTTPServer((args.host, args.port), Handler)
     srv.daemon_threads = True
     log.info("listening on http://%s:%d, backend %s", args.host, args.port, Handler.backend)
+    # As PID 1 in a container nothing else ends us: SIGTERM (Kubernetes,
+    # podman stop) stops at once instead of waiting for the grace period.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         srv.serve_forever()
     except KeyboardInterrupt:
