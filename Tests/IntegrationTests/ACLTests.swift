@@ -5,6 +5,7 @@
 // text (py-consul's ACLPermissionDenied), tokens and their removal reach
 // the other agents by gossip. The Python side is python/consul_acl_check.py.
 
+import JSON
 import Testing
 
 extension Integration {
@@ -43,6 +44,19 @@ extension Integration {
                                        label: "python3 consul_acl_check.py", timeout: 300)
                 h.check(result.status == .exited(0), "py-consul ACL checks failed:\n\(result.stdout)\n\(result.stderr)")
                 h.check(result.stdout.contains("ok   acl checks done"), "the script ran to its end:\n\(result.stdout)")
+                // A catalog registration needs node:write as well as service:write.
+                func put(_ path: String, _ body: String, token: String) throws -> HTTPResponse {
+                    try HTTPClient.put(server.ip, server.ports.http, path + "?token=" + token, body: Array(body.utf8))
+                }
+                let policy = try put("/v1/acl/policy", #"{"Name": "any-service-write", "Rules": "service_prefix \"\" { policy = \"write\" }"}"#, token: root)
+                let token = try put("/v1/acl/token", #"{"Policies": [{"Name": "any-service-write"}]}"#, token: root)
+                let secret = (try? JSONValue.parse(token.body))?["SecretID"]?.stringValue ?? ""
+                h.check(policy.status == 200 && !secret.isEmpty, "policy \(policy.status) \(policy.text); token \(token.status) \(token.text)")
+                let register = try put("/v1/catalog/register", #"{"Node": "fake-node", "Address": "10.9.9.9", "Service": {"Service": "web"}}"#, token: secret)
+                h.check(register.status == 403 && register.text.contains("lacks permission 'node:write' on \"fake-node\""),
+                        "a catalog registration without node:write: \(register.status) \(register.text)")
+                let nodes = try HTTPClient.get(server.ip, server.ports.http, "/v1/catalog/nodes?token=\(root)")
+                h.check(!nodes.text.contains("fake-node"), "the fake node was registered: \(nodes.text)")
                 // Without a token the members list is filtered too (default deny: no node:read).
                 let members = try HTTPClient.get(clients[0].ip, clients[0].ports.http, "/v1/agent/members")
                 h.check(members.status == 200 && members.text == "[]", "anonymous members: \(members.status) \(members.text)")

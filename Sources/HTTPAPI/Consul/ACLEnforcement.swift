@@ -37,6 +37,11 @@ extension ConsulAPI {
         let identity = agent.acl.resolve(Self.token(of: request))
         guard let authorizer = identity.authorizer else { return Self.text(403, "ACL not found") }
         view = ACLView(identity: identity, authorizer: authorizer)
+        // A catalog registration writes its node as well as its service (Consul asks both).
+        if segments.dropFirst().starts(with: ["catalog", "register"]) {
+            let node = (try? JSONValue.parse(request.body))?.value(forKeyIgnoringCase: "Node")?.stringValue ?? ""
+            if !authorizer.allows(.node, node, .write) { return Self.permissionDenied(identity, .node, .write, node) }
+        }
         guard let (resource, name, access) = requirement(request) else { return nil }
         if authorizer.allows(resource, name ?? "", access) { return nil }
         return Self.permissionDenied(identity, resource, access, name)
