@@ -26,7 +26,7 @@ extension Integration {
                 let container = "fedagent-test-\(getpid())"
                 let scratch = h.directory + "/build"
                 h.onTeardown {
-                    _ = NetnsLab.capture("/usr/bin/env", conf + [podman, "rm", "-f", container])
+                    _ = NetnsLab.capture("/usr/bin/env", conf + [podman, "rm", "-f", "--volumes", container])  // and its anonymous /data
                     _ = NetnsLab.capture("/usr/bin/env", conf + [podman, "rmi", "-f", image])
                     // SwiftPM keeps its locks for a scratch path in /tmp, named after it.
                     let prefix = scratch.split(separator: "/", omittingEmptySubsequences: false).joined(separator: "_")
