@@ -136,34 +136,21 @@ public final class TLSSession {
     }
 
     /// Feeds ciphertext from the network; gives what it produced (send
-    /// `takeOutgoing()` afterwards: a handshake answers).
+    /// `takeOutgoing()` afterwards: a handshake answers). The array-shaped
+    /// form of `absorb` and `readPlaintext`, for blocking callers and tests.
     public func receive(_ bytes: UnsafeRawBufferPointer) -> [Output] {
         guard failure == nil, !peerClosed else { return [] }
-        var out: [Output] = []
-        if !bytes.isEmpty, BIO_write(input, bytes.baseAddress, Int32(bytes.count)) != Int32(bytes.count) {
-            return fail("cannot buffer received bytes", &out)
-        }
-        if !isEstablished {
-            advanceHandshake()
-            if let failure { out.append(.failed(failure.description)); return out }
-            guard isEstablished else { return out }
-            out.append(.established)
-        }
+        let wasEstablished = isEstablished
+        guard absorb(bytes) else { return [.failed(failure?.description ?? "TLS failed")] }
+        guard isEstablished else { return [] }
+        var out: [Output] = wasEstablished ? [] : [.established]
         var buffer = [UInt8](repeating: 0, count: 16 << 10)
         while true {
-            let n = buffer.withUnsafeMutableBytes { SSL_read(ssl, $0.baseAddress, Int32($0.count)) }
-            if n > 0 {
-                out.append(.plaintext(Array(buffer[0..<Int(n)])))
-                continue
-            }
-            switch SSL_get_error(ssl, n) {
-            case SSL_ERROR_WANT_READ: return out
-            case SSL_ERROR_ZERO_RETURN:
-                peerClosed = true
-                out.append(.closed)
-                return out
-            default:
-                return fail("TLS read failed", &out)
+            switch buffer.withUnsafeMutableBytes({ readPlaintext(into: $0) }) {
+            case .bytes(let n): out.append(.plaintext(Array(buffer[0..<n])))
+            case .needMore: return out
+            case .closed: return out + [.closed]
+            case .failed: return out + [.failed(failure?.description ?? "TLS read failed")]
             }
         }
     }
@@ -224,12 +211,6 @@ public final class TLSSession {
         }
     }
 
-    private func fail(_ what: String, _ out: inout [Output]) -> [Output] {
-        let error = TLSError.fromQueue(what, ssl: ssl)
-        failure = error
-        out.append(.failed(error.description))
-        return out
-    }
 }
 
 extension Certificate {

@@ -64,7 +64,7 @@ extension ConsulAPI {
         var records = agent.catalog.replica.records.values.sorted { $0.node < $1.node }
             .filter { Self.matchesNodeMeta(request, $0) }
         // The service list is filtered by service only, as Consul's is.
-        if view != nil { records = view!.filter(records, nodes: path != ["services"]) }
+        records = view?.filter(records, nodes: path != ["services"]) ?? records
         switch (path.first ?? "", path.count) {
         case ("datacenters", 1):
             agent.federation.forward(.datacenters, to: agent.config.datacenter) { answer in

@@ -12,7 +12,7 @@ extension ConsulAPI {
         case ("checks", 1):
             if let bad = Self.require(request, "GET") { return respond(bad) }
             var record = agent.catalog.local
-            if view != nil { record.checks = view!.filter([record], nodes: true).first?.checks ?? [] }
+            if view != nil { record.checks = view?.filter([record], nodes: true).first?.checks ?? [] }
             respond(indexed(request) { w in
                 w.beginObject()
                 for check in record.checks.sorted(by: { $0.id < $1.id }) {
@@ -55,7 +55,7 @@ extension ConsulAPI {
         guard path.count == 2 else { return respond(Self.notFound()) }
         var records = agent.catalog.replica.records.values.sorted { $0.node < $1.node }
             .filter { Self.matchesNodeMeta(request, $0) }
-        if view != nil { records = view!.filter(records) }
+        records = view?.filter(records) ?? records
         switch path[0] {
         case "service": respond(healthService(request, name: path[1], records))
         case "node":
