@@ -102,7 +102,13 @@ public final class Agent {
         }
         Log.info("agent", "started: node=\(config.nodeName) id=\(nodeID) dc=\(config.datacenter) server=\(config.server) lan=\(bind) advertise=\(advertise) gossip encryption=\(Self.describe(lan.encryption))")
         if !config.retryJoin.isEmpty {
-            retryJoiner = RetryJoiner(addresses: config.retryJoin, defaultPort: config.serfLANPort, loop: loop) { [unowned self] endpoints, done in
+            // Lost the pool: a client without a live server, a server without a live peer.
+            let isolated: () -> Bool = { [unowned self] in
+                let others = lan.members.contains { $0.name != config.nodeName && $0.status == .alive }
+                return !others || (!config.server && serverAddresses().isEmpty)
+            }
+            retryJoiner = RetryJoiner(addresses: config.retryJoin, defaultPort: config.serfLANPort, loop: loop,
+                                      isolated: isolated) { [unowned self] endpoints, done in
                 self.lan.join(endpoints) { ok, errors in
                     for e in errors { Log.warn("agent", "join: \(e)") }
                     if ok > 0 { Log.info("agent", "join completed, synced with \(ok) initial agents") }

@@ -5,6 +5,11 @@ import Sockets
 /// `-retry-join`: resolves the addresses (names through the system
 /// resolver, off the loop thread) and tries to join until one attempt
 /// succeeds, backing off from 1 s to 30 s between attempts.
+///
+/// After joining it keeps watching: when `isolated` says the agent has lost
+/// the pool (in Kubernetes, every server pod re-created at new addresses,
+/// so gossip has no old address left to reach), it resolves the names
+/// again and joins anew. Serf's reconnect only retries old addresses.
 final class RetryJoiner {
     typealias Attempt = (_ endpoints: [Endpoint], _ done: @escaping (Bool) -> Void) -> Void
 
@@ -12,14 +17,19 @@ final class RetryJoiner {
     private let defaultPort: UInt16
     private let loop: EventLoop
     private let attempt: Attempt
+    private let isolated: () -> Bool
+    private let watchInterval: Duration
     private var delay: Duration = .seconds(1)
     private var stopped = false
     private var attempts = 0
 
-    init(addresses: [String], defaultPort: UInt16, loop: EventLoop, attempt: @escaping Attempt) {
+    init(addresses: [String], defaultPort: UInt16, loop: EventLoop, watchInterval: Duration = .seconds(15),
+         isolated: @escaping () -> Bool = { false }, attempt: @escaping Attempt) {
         self.addresses = addresses
         self.defaultPort = defaultPort
         self.loop = loop
+        self.watchInterval = watchInterval
+        self.isolated = isolated
         self.attempt = attempt
     }
 
@@ -47,10 +57,24 @@ final class RetryJoiner {
         attempt(endpoints) { [self] ok in
             if ok {
                 Log.info("agent", "retry-join: joined after \(attempts) attempt(s)")
-                stopped = true
+                attempts = 0
+                delay = .seconds(1)
+                watch()
             } else {
                 Log.warn("agent", "retry-join: attempt \(attempts) failed; retrying in \(delay)")
                 scheduleRetry()
+            }
+        }
+    }
+
+    private func watch() {
+        loop.schedule(after: watchInterval) { [self] in
+            guard !stopped else { return }
+            if isolated() {
+                Log.warn("agent", "retry-join: no live peer left in the pool; joining \(addresses) again")
+                tryOnce()
+            } else {
+                watch()
             }
         }
     }

@@ -34,7 +34,7 @@ app() {  # app NAME BASE SCRIPT PORT
     cat >"$WORK/app-$1/Containerfile" <<CONTAINERFILE
 FROM $2
 COPY . /app/
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+ENV PATH=/usr/local/bin:/usr/bin:/bin PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 LABEL org.opencontainers.image.title="digits-$1" org.opencontainers.image.version="$VERSION"
 USER 10002:10002
 WORKDIR /app

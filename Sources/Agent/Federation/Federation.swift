@@ -133,7 +133,12 @@ public final class Federation {
         let rpcMode = tls.rpcServer == nil ? "plaintext" : tls.rpcRequired ? "TLS only, client certificates required" : "TLS or plaintext"
         Log.info("agent", "WAN pool on \(bind) as \(config.nodeName).\(config.datacenter), advertising \(advertise); server RPC on \(rpcBind) (\(rpcMode))")
         if !config.retryJoinWAN.isEmpty {
-            retryJoiner = RetryJoiner(addresses: config.retryJoinWAN, defaultPort: config.serfWANPort, loop: loop) { [unowned self] endpoints, done in
+            // Lost the WAN: no server of another datacenter alive.
+            let isolated: () -> Bool = { [unowned self] in
+                !(wan?.members.contains { $0.status == .alive && !$0.name.hasSuffix(".\(config.datacenter)") } ?? true)
+            }
+            retryJoiner = RetryJoiner(addresses: config.retryJoinWAN, defaultPort: config.serfWANPort, loop: loop,
+                                      isolated: isolated) { [unowned self] endpoints, done in
                 wan?.join(endpoints) { ok, errors in
                     for e in errors { Log.warn("agent", "WAN join: \(e)") }
                     if ok > 0 { Log.info("agent", "WAN join completed, synced with \(ok) servers") }
