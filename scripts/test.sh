@@ -13,10 +13,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # Debian packages the build and the tests use: libssl-dev (libcrypto, linked
 # statically for gossip encryption and TLS), openssl and sslscan (check
 # certificates and TLS), podman with runc, catatonit and iptables (the
-# image), dig (bind9-dnsutils) for the DNS tests,
+# image), netavark and aardvark-dns (the pod lab's networks and names: with
+# --no-install-recommends podman would get CNI), debootstrap (the example
+# workload's images), python3-yaml (the pod lab's converter), dig (bind9-dnsutils) for the DNS tests,
 # curl inside the network namespaces, and for the federation demo's workload
 # Chromium (headless) and scikit-learn (the digit classifier).
-APT_PACKAGES="libssl-dev openssl sslscan podman runc catatonit iptables iproute2 procps bind9-dnsutils curl chromium python3-sklearn"
+APT_PACKAGES="libssl-dev openssl sslscan podman runc catatonit iptables netavark aardvark-dns debootstrap python3-yaml iproute2 procps bind9-dnsutils curl chromium python3-sklearn"
 # Python packages from PyPI the tests use, installed with pip: a Consul
 # client library, and the Kubernetes schema validator and IaC scanner the
 # manifest tests run.
