@@ -9,14 +9,13 @@ bench_packages() {
     [ ${#missing[@]} -eq 0 ] || { apt-get update -q && apt-get install -y -q --no-install-recommends "${missing[@]}"; }
 }
 
-# bench_binary ROOT: builds a clean static release binary in ROOT/.build-bench
-# (incremental release builds have kept stale inlined code) unless
-# REUSE_BUILD=1 and one is there; prints its path.
+# bench_binary ROOT: builds the binary users ship (scripts/build-release.sh:
+# clean, fully static) in ROOT/.build-bench unless REUSE_BUILD=1 and one is
+# there; prints its path.
 bench_binary() {
     local scratch="$1/.build-bench"
     if [ "${REUSE_BUILD:-0}" != 1 ] || [ ! -x "$scratch/release/fedagent" ]; then
-        rm -rf "$scratch"
-        (cd "$1" && swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product fedagent) >&2
+        "$1/scripts/build-release.sh" "$scratch" >/dev/null
     fi
     echo "$scratch/release/fedagent"
 }

@@ -15,7 +15,7 @@
 #   FEDAGENT_BIN=PATH  use this binary instead of building the release one
 #   BENCH_DIR=PATH     where gossip_bench.py lives (default: ../shared/bench beside the repo)
 #
-# Builds the release binary (statically linked Swift runtime when the toolchain
+# Builds the release binary users ship (scripts/build-release.sh: fully static when the toolchain
 # can), installs `serf nftables` with apt when missing (as root), runs each
 # implementation, saves the JSON under bench/results/ with a date stamp, and
 # prints the side-by-side report. Agents use 127.0.1.x and the default ports:
@@ -86,15 +86,10 @@ if command -v dpkg-query >/dev/null 2>&1; then install_packages; fi
 if [ -n "${FEDAGENT_BIN:-}" ]; then
     BIN="$FEDAGENT_BIN"
 elif [[ ",$IMPLS," == *",fedagent"* ]]; then
-    # A fresh scratch folder: incremental release builds have been seen to
-    # keep stale cross-module inlined code after a struct's layout changed.
+    # The binary users ship: clean, fully static (scripts/build-release.sh).
     SCRATCH="$ROOT/.build-bench"
-    run rm -rf "$SCRATCH"
-    echo "== swift build -c release (clean, in $SCRATCH)"
-    if ! run swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product fedagent; then
-        echo "== static Swift runtime not available, building a plain release binary"
-        run swift build -c release --scratch-path "$SCRATCH" --product fedagent
-    fi
+    echo "== scripts/build-release.sh $SCRATCH"
+    run "$ROOT/scripts/build-release.sh" "$SCRATCH" >/dev/null
     BIN="$SCRATCH/release/fedagent"
 fi
 

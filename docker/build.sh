@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# docker/build.sh [IMAGE]: builds the static release binary on the host
-# (a fresh scratch path, as the benchmarks do), lays out the image's tree
+# docker/build.sh [IMAGE]: builds the fully static release binary on the
+# host (scripts/build-release.sh: a fresh scratch path, as the benchmarks do), lays out the image's tree
 # (docker/rootfs.sh) and builds the image from it with podman (or docker)
 # offline; prints the image name (default localhost/fedagent:<version>).
 # Root for podman here; CONTAINERS_CONF defaults to docker/containers.conf.
@@ -8,8 +8,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SCRATCH="${SCRATCH:-$ROOT/.build-image}"
 if [ "${REUSE_BUILD:-0}" != 1 ] || [ ! -x "$SCRATCH/release/fedagent" ]; then
-    rm -rf "$SCRATCH"
-    (cd "$ROOT" && swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product fedagent) >&2
+    "$ROOT/scripts/build-release.sh" "$SCRATCH" >/dev/null
 fi
 BIN="$SCRATCH/release/fedagent"
 VERSION=$("$BIN" version | awk 'NR == 1 {sub(/^v/, "", $2); print $2}')
