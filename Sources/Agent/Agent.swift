@@ -85,8 +85,11 @@ public final class Agent {
                              meta: MemberTags.encode(tags), settings: .lan, encryption: encryption, loop: loop)
         startedAt = loop.now()
         let ip = advertise.ip
+        // Consul's tagged addresses: `wan` is advertise_addr_wan when set (the
+        // address other datacenters reach, e.g. a gateway's load balancer).
         let own = Catalog.NodeRecord(node: config.nodeName, id: nodeID, address: ip, datacenter: config.datacenter,
-                                     taggedAddresses: ["lan": ip, "wan": ip], owner: config.nodeName)
+                                     taggedAddresses: ["lan": ip, "wan": config.advertiseWANAddress ?? ip],
+                                     owner: config.nodeName)
         catalog = CatalogSync(local: own, pool: lan, loop: loop, dataDir: config.dataDir)
         lan.delegate = catalog
         acl = ACLState(settings: config.acl, writer: config.nodeName, dataDir: config.dataDir)
@@ -108,7 +111,9 @@ public final class Agent {
                 return !others || (!config.server && serverAddresses().isEmpty)
             }
             retryJoiner = RetryJoiner(addresses: config.retryJoin, defaultPort: config.serfLANPort, loop: loop,
-                                      isolated: isolated) { [unowned self] endpoints, done in
+                                      isolated: isolated,
+                                      alive: { [unowned self] e in lan.members.contains { $0.address == e && $0.status == .alive } }
+            ) { [unowned self] endpoints, done in
                 self.lan.join(endpoints) { ok, errors in
                     for e in errors { Log.warn("agent", "join: \(e)") }
                     if ok > 0 { Log.info("agent", "join completed, synced with \(ok) initial agents") }

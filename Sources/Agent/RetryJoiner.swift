@@ -9,7 +9,9 @@ import Sockets
 /// After joining it keeps watching: when `isolated` says the agent has lost
 /// the pool (in Kubernetes, every server pod re-created at new addresses,
 /// so gossip has no old address left to reach), it resolves the names
-/// again and joins anew. Serf's reconnect only retries old addresses.
+/// again and joins those that are not already alive members (`alive`): a
+/// pool without servers whose names resolve to its own members is not
+/// joined again every period. Serf's reconnect only retries old addresses.
 final class RetryJoiner {
     typealias Attempt = (_ endpoints: [Endpoint], _ done: @escaping (Bool) -> Void) -> Void
 
@@ -18,18 +20,23 @@ final class RetryJoiner {
     private let loop: EventLoop
     private let attempt: Attempt
     private let isolated: () -> Bool
+    private let alive: (Endpoint) -> Bool
     private let watchInterval: Duration
     private var delay: Duration = .seconds(1)
     private var stopped = false
     private var attempts = 0
+    /// Joined once: later attempts skip addresses of alive members.
+    private var rejoining = false
 
     init(addresses: [String], defaultPort: UInt16, loop: EventLoop, watchInterval: Duration = .seconds(15),
-         isolated: @escaping () -> Bool = { false }, attempt: @escaping Attempt) {
+         isolated: @escaping () -> Bool = { false }, alive: @escaping (Endpoint) -> Bool = { _ in false },
+         attempt: @escaping Attempt) {
         self.addresses = addresses
         self.defaultPort = defaultPort
         self.loop = loop
         self.watchInterval = watchInterval
         self.isolated = isolated
+        self.alive = alive
         self.attempt = attempt
     }
 
@@ -48,8 +55,13 @@ final class RetryJoiner {
         }
     }
 
-    private func attemptJoin(_ endpoints: [Endpoint]) {
+    private func attemptJoin(_ resolved: [Endpoint]) {
         guard !stopped else { return }
+        let endpoints = rejoining ? resolved.filter { !alive($0) } : resolved
+        if rejoining && endpoints.isEmpty && !resolved.isEmpty {
+            Log.debug("agent", "retry-join: \(addresses) resolve only to alive members; watching")
+            return watch()
+        }
         guard !endpoints.isEmpty else {
             Log.warn("agent", "retry-join: no address could be resolved from \(addresses); retrying in \(delay)")
             return scheduleRetry()
@@ -59,6 +71,7 @@ final class RetryJoiner {
                 Log.info("agent", "retry-join: joined after \(attempts) attempt(s)")
                 attempts = 0
                 delay = .seconds(1)
+                rejoining = true
                 watch()
             } else {
                 Log.warn("agent", "retry-join: attempt \(attempts) failed; retrying in \(delay)")

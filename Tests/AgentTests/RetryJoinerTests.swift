@@ -14,11 +14,14 @@ struct RetryJoinerTests {
         let attempts = Atomic<Int>(0)
         let isolated = Atomic<Bool>(false)
         let joinSucceeds = Atomic<Bool>(true)
+        /// 127.0.0.1 is an alive member of the pool.
+        let seedAlive = Atomic<Bool>(false)
     }
 
     static func start(_ probe: Probe, on loop: EventLoop) -> UncheckedBox<RetryJoiner> {
         let joiner = RetryJoiner(addresses: ["127.0.0.1"], defaultPort: 8301, loop: loop, watchInterval: .milliseconds(20),
-                                 isolated: { probe.isolated.load(ordering: .relaxed) }) { endpoints, done in
+                                 isolated: { probe.isolated.load(ordering: .relaxed) },
+                                 alive: { _ in probe.seedAlive.load(ordering: .relaxed) }) { endpoints, done in
             probe.attempts.add(1, ordering: .relaxed)
             done(endpoints == [Endpoint(ipv4: 127, 0, 0, 1, port: 8301)] && probe.joinSucceeds.load(ordering: .relaxed))
         }
@@ -50,6 +53,23 @@ struct RetryJoinerTests {
         probe.isolated.store(true, ordering: .relaxed)
         _ = waitUntil(0.5) { probe.attempts.load(ordering: .relaxed) > stoppedAt }
         #expect(probe.attempts.load(ordering: .relaxed) == stoppedAt, "a stopped joiner (the agent leaving) never joins")
+    }
+
+    @Test("isolated, it does not join again addresses that are alive members (a pool without servers), and does once they are not")
+    func skipsAliveAddresses() throws {
+        let loop = try EventLoop.startThread()
+        defer { loop.stop() }
+        let probe = Probe()
+        probe.seedAlive.store(true, ordering: .relaxed)
+        let joiner = Self.start(probe, on: loop)
+        defer { loop.execute { joiner.value.stop() } }
+        // The first join uses every address, alive member or not.
+        #expect(waitUntil { probe.attempts.load(ordering: .relaxed) == 1 })
+        probe.isolated.store(true, ordering: .relaxed)
+        _ = waitUntil(0.5) { probe.attempts.load(ordering: .relaxed) > 1 }
+        #expect(probe.attempts.load(ordering: .relaxed) == 1, "the seed is an alive member: nothing to join")
+        probe.seedAlive.store(false, ordering: .relaxed)
+        #expect(waitUntil { probe.attempts.load(ordering: .relaxed) >= 2 }, "the seed's address is no alive member any more: joined")
     }
 
     @Test("a failed join is retried with backoff until one succeeds, then watched")

@@ -49,13 +49,13 @@ extension Integration {
                 try demo(["exec", pod, "fedagent", "fedagent"] + args, timeout: 60)
             }
 
-            /// `fedagent catalog nodes -detailed` rows: node -> [(ID, address)], every row kept.
-            func catalogNodes(from pod: String) throws -> [String: [(id: String, address: String)]] {
+            /// `fedagent catalog nodes -detailed` rows: node -> [(ID, address, the rest: tagged addresses and meta)], every row kept.
+            func catalogNodes(from pod: String) throws -> [String: [(id: String, address: String, tagged: String)]] {
                 let r = try fedagent(pod, ["catalog", "nodes", "-detailed"])
-                var out: [String: [(String, String)]] = [:]
+                var out: [String: [(String, String, String)]] = [:]
                 for line in r.stdout.split(separator: "\n").dropFirst() {
                     let f = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
-                    if f.count >= 3 { out[f[0], default: []].append((f[1], f[2])) }
+                    if f.count >= 3 { out[f[0], default: []].append((f[1], f[2], f.dropFirst(4).joined(separator: " "))) }
                 }
                 return out
             }
@@ -115,12 +115,16 @@ extension Integration {
             let oldIP = try lab.pods()["eks/fedagent-server-1"]?.ip
             let recreate = try lab.demo(["recreate", "eks/fedagent-server-1"])
             guard h.check(recreate.status == .exited(0), "recreate eks/fedagent-server-1: \(recreate)") else { return }
-            let newIP = try lab.pods()["eks/fedagent-server-1"]?.ip ?? ""
+            let recreated = try lab.pods()["eks/fedagent-server-1"]
+            let newIP = recreated?.ip ?? ""
             h.check(before.count == 1 && newIP != oldIP, "one catalog entry before (\(before)); a new address (\(String(describing: oldIP)) -> \(newIP))")
             try h.eventually("the re-created server is one node in the catalog: its old ID at its new address", timeout: 120) {
                 let after = try lab.catalogNodes(from: "eks/fedagent-server-0")["fedagent-server-1"] ?? []
                 return (after.count == 1 && after[0].id == before.first?.id && after[0].address == newIP, "\(after) vs \(before)")
             }
+            // Its `wan` tagged address is the gateway's (advertise_addr_wan), as in Consul.
+            let tagged = try lab.catalogNodes(from: "eks/fedagent-server-0")["fedagent-server-1"]?.first?.tagged ?? ""
+            h.check(tagged.split(whereSeparator: { $0 == "," || $0 == " " }).contains("wan=\(recreated?.wan ?? "?")"), "tagged addresses \(tagged), WAN \(String(describing: recreated?.wan))")
             try h.eventually("the re-created server is alive in the LAN pool, listed once", timeout: 120) {
                 let rows = try lab.memberRows(from: "eks/fedagent-server-2", node: "fedagent-server-1")
                 return (rows.count == 1 && rows[0].count > 2 && rows[0][1].hasPrefix(newIP + ":") && rows[0][2] == "alive", "\(rows)")
@@ -157,8 +161,13 @@ extension Integration {
             let delete = try lab.demo(["delete", gone])
             guard h.check(delete.status == .exited(0), "delete \(gone): \(delete)") else { return }
             let node = String(gone.dropFirst("aks/".count))
-            let rows = try lab.memberRows(from: "aks/fedagent-server-0", node: node)
-            h.check(rows.count == 1 && rows[0].count > 2 && rows[0][2] == "left", "the deleted pod is left at once: \(rows)")
+            var status = ""
+            try h.eventually("the deleted pod is no longer alive", timeout: 60) {
+                let rows = try lab.memberRows(from: "aks/fedagent-server-0", node: node)
+                status = rows.count == 1 && rows[0].count > 2 ? rows[0][2] : "rows \(rows)"
+                return (status == "left" || status == "failed", status)
+            }
+            h.check(status == "left", "the deleted pod left the pool (it did not fail): \(status)")
         }
 
         /// Every server of dc2 re-created at once at new addresses: the remaining

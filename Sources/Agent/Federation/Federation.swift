@@ -138,7 +138,9 @@ public final class Federation {
                 !(wan?.members.contains { $0.status == .alive && !$0.name.hasSuffix(".\(config.datacenter)") } ?? true)
             }
             retryJoiner = RetryJoiner(addresses: config.retryJoinWAN, defaultPort: config.serfWANPort, loop: loop,
-                                      isolated: isolated) { [unowned self] endpoints, done in
+                                      isolated: isolated,
+                                      alive: { [unowned self] e in wan?.members.contains { $0.address == e && $0.status == .alive } ?? false }
+            ) { [unowned self] endpoints, done in
                 wan?.join(endpoints) { ok, errors in
                     for e in errors { Log.warn("agent", "WAN join: \(e)") }
                     if ok > 0 { Log.info("agent", "WAN join completed, synced with \(ok) servers") }
