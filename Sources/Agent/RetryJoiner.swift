@@ -60,7 +60,11 @@ final class RetryJoiner {
         let endpoints = rejoining ? resolved.filter { !alive($0) } : resolved
         if rejoining && endpoints.isEmpty && !resolved.isEmpty {
             Log.debug("agent", "retry-join: \(addresses) resolve only to alive members; watching")
+            attempts = 0
             return watch()
+        }
+        if rejoining && attempts == 1 {
+            Log.warn("agent", "retry-join: no live peer left in the pool; joining \(addresses) again")
         }
         guard !endpoints.isEmpty else {
             Log.warn("agent", "retry-join: no address could be resolved from \(addresses); retrying in \(delay)")
@@ -84,7 +88,6 @@ final class RetryJoiner {
         loop.schedule(after: watchInterval) { [self] in
             guard !stopped else { return }
             if isolated() {
-                Log.warn("agent", "retry-join: no live peer left in the pool; joining \(addresses) again")
                 tryOnce()
             } else {
                 watch()
