@@ -30,6 +30,12 @@ struct RetryJoinerTests {
         return box
     }
 
+    /// True when no attempt beyond `n` is made for half a second (many watch periods).
+    static func staysAt(_ probe: Probe, _ n: Int) -> Bool {
+        _ = waitUntil(0.5) { probe.attempts.load(ordering: .relaxed) > n }
+        return probe.attempts.load(ordering: .relaxed) == n
+    }
+
     @Test("joined, it does not join again while the pool is alive; isolated, it joins again; stopped, never")
     func rejoinsWhenIsolated() throws {
         let loop = try EventLoop.startThread()
@@ -38,21 +44,18 @@ struct RetryJoinerTests {
         let joiner = Self.start(probe, on: loop)
         #expect(waitUntil { probe.attempts.load(ordering: .relaxed) == 1 })
         // Many watch periods with the pool alive: still the one join.
-        _ = waitUntil(0.5) { probe.attempts.load(ordering: .relaxed) > 1 }
-        #expect(probe.attempts.load(ordering: .relaxed) == 1)
+        #expect(Self.staysAt(probe, 1))
 
         probe.isolated.store(true, ordering: .relaxed)
         #expect(waitUntil { probe.attempts.load(ordering: .relaxed) >= 2 })
         probe.isolated.store(false, ordering: .relaxed)
         let rejoined = probe.attempts.load(ordering: .relaxed)
-        _ = waitUntil(0.5) { probe.attempts.load(ordering: .relaxed) > rejoined }
-        #expect(probe.attempts.load(ordering: .relaxed) == rejoined, "after joining again it goes back to watching")
+        #expect(Self.staysAt(probe, rejoined), "after joining again it goes back to watching")
 
         loop.execute { joiner.value.stop() }
         let stoppedAt = probe.attempts.load(ordering: .relaxed)
         probe.isolated.store(true, ordering: .relaxed)
-        _ = waitUntil(0.5) { probe.attempts.load(ordering: .relaxed) > stoppedAt }
-        #expect(probe.attempts.load(ordering: .relaxed) == stoppedAt, "a stopped joiner (the agent leaving) never joins")
+        #expect(Self.staysAt(probe, stoppedAt), "a stopped joiner (the agent leaving) never joins")
     }
 
     @Test("isolated, it does not join again addresses that are alive members (a pool without servers), and does once they are not")
@@ -66,8 +69,7 @@ struct RetryJoinerTests {
         // The first join uses every address, alive member or not.
         #expect(waitUntil { probe.attempts.load(ordering: .relaxed) == 1 })
         probe.isolated.store(true, ordering: .relaxed)
-        _ = waitUntil(0.5) { probe.attempts.load(ordering: .relaxed) > 1 }
-        #expect(probe.attempts.load(ordering: .relaxed) == 1, "the seed is an alive member: nothing to join")
+        #expect(Self.staysAt(probe, 1), "the seed is an alive member: nothing to join")
         probe.seedAlive.store(false, ordering: .relaxed)
         #expect(waitUntil { probe.attempts.load(ordering: .relaxed) >= 2 }, "the seed's address is no alive member any more: joined")
     }
@@ -85,7 +87,6 @@ struct RetryJoinerTests {
         probe.joinSucceeds.store(true, ordering: .relaxed)
         #expect(waitUntil { probe.attempts.load(ordering: .relaxed) >= 3 })
         let joined = probe.attempts.load(ordering: .relaxed)
-        _ = waitUntil(0.5) { probe.attempts.load(ordering: .relaxed) > joined }
-        #expect(probe.attempts.load(ordering: .relaxed) == joined)
+        #expect(Self.staysAt(probe, joined))
     }
 }
