@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "Membership", dependencies: ["Sockets", "Crypto"], swiftSettings: strict),
         .target(name: "Simulation", dependencies: ["Membership", "Sockets"], swiftSettings: strict),
         .executableTarget(name: "fedagent-sim", dependencies: ["Simulation", "Membership", "Sockets"], swiftSettings: strict),
-        .target(name: "Agent", dependencies: ["Membership", "Sockets", "JSON", "Crypto"], swiftSettings: strict),
+        .target(name: "Agent", dependencies: ["Membership", "Sockets", "JSON", "Crypto", "CSystem"], swiftSettings: strict),
         .target(name: "HTTPAPI", dependencies: ["Agent", "Membership", "Sockets", "JSON", "Crypto", "Filter"], swiftSettings: strict),
         .target(name: "DNSServer", dependencies: ["Agent", "Membership", "Sockets", "CSystem"], swiftSettings: strict),
         .executableTarget(name: "fedagent", dependencies: ["Agent", "HTTPAPI", "DNSServer", "Membership", "Sockets", "JSON", "Crypto"], swiftSettings: strict),

@@ -92,6 +92,8 @@ public final class Agent {
                                      owner: config.nodeName)
         catalog = CatalogSync(local: own, pool: lan, loop: loop, dataDir: config.dataDir)
         lan.delegate = catalog
+        let checkClients = (verify: tls.checkClientContext(skipVerify: false), skip: tls.checkClientContext(skipVerify: true))
+        catalog.checkTLS = { skipVerify in skipVerify ? checkClients.skip : checkClients.verify }
         acl = ACLState(settings: config.acl, writer: config.nodeName, dataDir: config.dataDir)
         catalog.acl = acl
         federation = Federation(agent: self)
@@ -148,10 +150,12 @@ public final class Agent {
     /// start (a bad definition is logged and skipped, not fatal).
     private func registerConfiguredDefinitions() {
         for json in config.serviceDefinitions {
-            if case .failure(let error) = registerService(json) { Log.error("agent", "config service definition skipped: \(error)") }
+            if case .failure(let error) = registerService(json, fromFile: true) {
+                Log.error("agent", "config service definition skipped: \(error)")
+            }
         }
         for json in config.checkDefinitions {
-            switch ServiceDefinition.parseCheck(json: json) {
+            switch ServiceDefinition.parseCheck(json: json, scripts: scriptsAllowed(fromFile: true)) {
             case .success(var check):
                 if !check.serviceID.isEmpty, let service = catalog.local.service(check.serviceID) {
                     check.serviceName = service.name
@@ -168,9 +172,9 @@ public final class Agent {
 
     /// Registers a service definition (Consul's JSON): the service, its
     /// checks and its upstreams, whose ports start listening.
-    public func registerService(_ json: JSONValue) -> Result<Void, ServiceDefinition.Invalid> {
+    public func registerService(_ json: JSONValue, fromFile: Bool = false) -> Result<Void, ServiceDefinition.Invalid> {
         let service: Catalog.Service, checks: [Catalog.Check]
-        switch ServiceDefinition.parse(json: json) {
+        switch ServiceDefinition.parse(json: json, scripts: scriptsAllowed(fromFile: fromFile)) {
         case .failure(let error): return .failure(error)
         case .success(let parsed): (service, checks) = parsed
         }
@@ -184,6 +188,38 @@ public final class Agent {
             }
         }
         catalog.register(service, checks: checks)
+        return .success(())
+    }
+
+    func scriptsAllowed(fromFile: Bool) -> Bool {
+        config.enableScriptChecks || (fromFile && config.enableLocalScriptChecks)
+    }
+
+    public enum CheckRegistrationError: Error, CustomStringConvertible, Sendable {
+        case invalid(String)
+        case unknownService(String)
+        public var description: String {
+            switch self {
+            case .invalid(let why): why
+            case .unknownService(let id): "ServiceID \"\(id)\" does not exist"
+            }
+        }
+    }
+
+    /// `PUT /v1/agent/check/register`: a node check, or one bound to a
+    /// service of this agent (`ServiceID`), replacing one with its ID.
+    public func registerCheck(_ json: JSONValue) -> Result<Void, CheckRegistrationError> {
+        var check: Catalog.Check
+        switch ServiceDefinition.parseCheck(json: json, scripts: scriptsAllowed(fromFile: false)) {
+        case .failure(let error): return .failure(.invalid(error.description))
+        case .success(let parsed): check = parsed
+        }
+        if !check.serviceID.isEmpty {
+            guard let service = catalog.local.service(check.serviceID) else { return .failure(.unknownService(check.serviceID)) }
+            check.serviceName = service.name
+            check.serviceTags = service.tags
+        }
+        catalog.register(check: check)
         return .success(())
     }
 

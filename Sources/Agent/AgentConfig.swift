@@ -55,6 +55,12 @@ public struct AgentConfig: Sendable {
     public var serviceDefinitions: [JSONValue] = []
     /// Consul `checks`/`check` definitions from configuration files, raw.
     public var checkDefinitions: [JSONValue] = []
+    /// Script checks run a program chosen by whoever registers the check:
+    /// through the HTTP API that is remote code execution, so both are off
+    /// unless configured. `enableLocalScriptChecks` allows them only from
+    /// configuration files.
+    public var enableScriptChecks = false
+    public var enableLocalScriptChecks = false
     /// Consul's `dns_config`.
     public var dns = DNSSettings()
     /// Problems worth reporting that did not stop the agent (unknown keys in
@@ -98,6 +104,8 @@ public struct AgentConfig: Sendable {
         .init("recursor", .list, "Upstream DNS server (ip or ip:port) for names outside the domain."),
         .init("upstream", .list, "NAME[@DC]:PORT: 127.0.0.1:PORT carries TCP connections to service NAME (in DC)."),
         .init("log-level", .string, "trace, debug, info, warn or err (default info)."),
+        .init("enable-script-checks", .bool, "Allow script checks from the HTTP API and files (remote code execution: off by default)."),
+        .init("enable-local-script-checks", .bool, "Allow script checks from configuration files only."),
     ]
 
     /// Builds and validates a configuration: defaults (`-dev` changes some),
@@ -124,6 +132,8 @@ public struct AgentConfig: Sendable {
         }
 
         if flags.has("server") { c.server = flags.bool("server") }
+        if flags.has("enable-script-checks") { c.enableScriptChecks = flags.bool("enable-script-checks") }
+        if flags.has("enable-local-script-checks") { c.enableLocalScriptChecks = flags.bool("enable-local-script-checks") }
         if let v = flags.string("node") { c.nodeName = v }
         if let v = flags.string("datacenter") { c.datacenter = v.lowercased() }
         if let v = flags.string("bind") { c.bindAddress = v }

@@ -132,6 +132,8 @@ private struct Reader {
             case "encrypt_verify_outgoing": c.encryptVerifyOutgoing = try bool(value, key)
             case "services", "service": c.serviceDefinitions += try objects(value, key)
             case "checks", "check": c.checkDefinitions += try objects(value, key)
+            case "enable_script_checks": c.enableScriptChecks = try bool(value, key)
+            case "enable_local_script_checks": c.enableLocalScriptChecks = try bool(value, key)
             case "dns_config": try applyDNS(value, to: &c.dns)
             case "alt_domain":
                 let domain = try string(value, key, nonEmpty: true)

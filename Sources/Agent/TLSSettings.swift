@@ -56,6 +56,8 @@ public struct TLSMaterial: Sendable {
     public let https: TLSContext?
     /// The agent's own certificate, for `/v1/agent/self` and expiry warnings.
     public let certificate: Certificate?
+    /// The files' contents, for the client side of HTTPS health checks.
+    var pems: (ca: String?, cert: String?, key: String?) = (nil, nil, nil)
 
     public static let none = TLSMaterial(rpcServer: nil, rpcRequired: false, rpcClient: nil, verifyServerHostname: false,
                                          https: nil, certificate: nil)
@@ -68,6 +70,14 @@ public struct TLSMaterial: Sendable {
         self.verifyServerHostname = verifyServerHostname
         self.https = https
         self.certificate = certificate
+    }
+
+    /// What HTTPS health checks connect with: the agent's CA (the system's
+    /// without one) and its certificate as a client certificate, as
+    /// Consul's checks use the agent's TLS configuration; `skipVerify` for
+    /// a check's `TLSSkipVerify`.
+    public func checkClientContext(skipVerify: Bool) -> TLSContext? {
+        try? TLSContext(role: .client, certificatePEM: pems.cert, keyPEM: pems.key, authorityPEM: pems.ca, verifyPeer: !skipVerify)
     }
 
     /// Reads the files and builds the contexts; errors name the file and why.
@@ -106,8 +116,10 @@ public struct TLSMaterial: Sendable {
             let https = httpsPort != nil
                 ? try TLSContext(role: .server, certificatePEM: cert, keyPEM: key, authorityPEM: ca,
                                  verifyPeer: s.effectiveHTTPSVerifyIncoming) : nil
-            return TLSMaterial(rpcServer: rpcServer, rpcRequired: s.effectiveRPCVerifyIncoming, rpcClient: rpcClient,
-                               verifyServerHostname: s.verifyServerHostname, https: https, certificate: certificate)
+            var material = TLSMaterial(rpcServer: rpcServer, rpcRequired: s.effectiveRPCVerifyIncoming, rpcClient: rpcClient,
+                                       verifyServerHostname: s.verifyServerHostname, https: https, certificate: certificate)
+            material.pems = (ca, cert, key)
+            return material
         } catch {
             throw AgentError("tls: \(error.description)")
         }

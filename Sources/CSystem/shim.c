@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -86,3 +87,5 @@ int csystem_send_batch(int fd, const unsigned char *buffers, int slot, const str
     }
     return sent;
 }
+
+int csystem_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }

@@ -69,7 +69,7 @@ import Testing
         #expect(http.first?.type == "http" && http.first?.timeout == "10s")
         let tcp = try checks(#"{"Check":{"TCP":"localhost:5432","Interval":"5s","Timeout":"1s"}}"#).get()
         #expect(tcp.first?.type == "tcp" && tcp.first?.target == "localhost:5432")
-        for bad in [#"{"Check":{"HTTP":"http://x","Interval":"10s"}}"#, #"{"Check":{"HTTP":"http://127.0.0.1"}}"#,
+        for bad in [#"{"Check":{"HTTP":"ftp://x","Interval":"10s"}}"#, #"{"Check":{"HTTP":"http://a b/","Interval":"10s"}}"#, #"{"Check":{"HTTP":"http://127.0.0.1"}}"#,
                     #"{"Check":{"TCP":"127.0.0.1","Interval":"10s"}}"#, #"{"Check":{"Interval":"10s"}}"#,
                     #"{"Check":{"Args":["x"],"Interval":"10s"}}"#] {
             if case .success = checks(bad) { Issue.record("\(bad) should be refused") }

@@ -31,7 +31,7 @@ import Testing
             (#"{"Name":"web","Tags":"a"}"#, "Tags"),
             (#"{"Name":"web","Check":{"TTL":"soon"}}"#, "TTL"),
             (#"{"Name":"web","Check":{"GRPC":"127.0.0.1:9000","Interval":"10s"}}"#, "not supported"),
-            (#"{"Name":"web","Check":{"HTTP":"http://x","Interval":"10s"}}"#, "IP address"),
+            (#"{"Name":"web","Check":{"HTTP":"ftp://x","Interval":"10s"}}"#, "http:// or https://"),
             (#"{"Name":"web","Check":{"TTL":"5s","Status":"great"}}"#, "status"),
             (#"{"Name":"web","Check":{"TTL":"5s","DeregisterCriticalServiceAfter":"soon"}}"#, "DeregisterCriticalServiceAfter"),
             (#"{"Name":"web""#, "decode"),

@@ -1,3 +1,4 @@
+import Crypto
 import Glibc
 import Membership
 import Sockets
@@ -9,18 +10,23 @@ import Sockets
 public final class CatalogSync: GossipPoolDelegate {
     public internal(set) var replica = Catalog.Replica()
     /// This agent's own node record: the registrations it is the source of truth for.
-    public private(set) var local: Catalog.NodeRecord
+    public internal(set) var local: Catalog.NodeRecord
     unowned let pool: GossipPool
     let loop: EventLoop
     private let statePath: String?
     /// Nodes registered through this agent's `/v1/catalog/register`: it owns them.
     public internal(set) var external: [String: Catalog.NodeRecord] = [:]
     let externalPath: String?
-    private var checkTimers: [String: TimerID] = [:]
+    var checkTimers: [String: TimerID] = [:]
+    /// How each local check runs (never gossiped; persisted with the record).
+    var specs: [String: Catalog.CheckSpec] = [:]
+    var thresholds: [String: Catalog.StatusThresholds] = [:]
+    /// The TLS client of HTTPS checks (the agent's CA and certificate).
+    public var checkTLS: (_ skipVerify: Bool) -> TLSContext? = { _ in nil }
     /// The newest version announced by a notice, by node: a notice is
     /// passed on and acted on once.
     private var noticed: [String: UInt64] = [:]
-    private var reapTimers: [String: TimerID] = [:]
+    var reapTimers: [String: TimerID] = [:]
     /// `DeregisterCriticalServiceAfter` is never shorter than this (Consul: 1 minute).
     public var minimumDeregisterCriticalAfter: Duration = .seconds(60)
     /// Called after every change of the replica (blocking queries and the
@@ -30,6 +36,7 @@ public final class CatalogSync: GossipPoolDelegate {
     public func observeChanges(_ observer: @escaping () -> Void) { changeObservers.append(observer) }
 
     func onChange() {
+        refreshAliases()
         for observer in changeObservers { observer() }
     }
 
@@ -71,8 +78,9 @@ public final class CatalogSync: GossipPoolDelegate {
         statePath = dataDir.map { $0 + "/local-record" }
         externalPath = dataDir.map { $0 + "/external-records" }
         if let path = statePath, let bytes = DataFile.read(path, limit: 64 << 20) {
-            switch Result(catching: { try Catalog.RecordCodec.decode(bytes) }) {
-            case .success(let saved):
+            switch Result(catching: { try Catalog.RecordCodec.decodeLocal(bytes) }) {
+            case .success(let (saved, specs)):
+                self.specs = specs
                 self.local.services = saved.services
                 self.local.checks = saved.checks
                 self.local.version = saved.version
@@ -97,7 +105,7 @@ public final class CatalogSync: GossipPoolDelegate {
         local.services.append(service)
         let ids = Set(checks.map(\.id))
         local.checks.removeAll { ids.contains($0.id) }
-        local.checks.append(contentsOf: checks)
+        for check in checks { local.checks.append(adopt(check)) }
         for check in checks {
             arm(check)
             watchCritical(check)
@@ -108,8 +116,9 @@ public final class CatalogSync: GossipPoolDelegate {
     /// Adds or replaces a check on its own (node-level, or on a registered service).
     public func register(check: Catalog.Check) {
         local.checks.removeAll { $0.id == check.id }
-        local.checks.append(check)
+        local.checks.append(adopt(check))
         arm(check)
+        watchCritical(check)
         publish()
     }
 
@@ -117,7 +126,7 @@ public final class CatalogSync: GossipPoolDelegate {
     @discardableResult
     public func removeCheck(_ id: String) -> Bool {
         guard local.check(id) != nil else { return false }
-        if let t = checkTimers.removeValue(forKey: id) { loop.cancel(t) }
+        forget(id)
         local.checks.removeAll { $0.id == id }
         publish()
         return true
@@ -127,90 +136,10 @@ public final class CatalogSync: GossipPoolDelegate {
     public func deregister(serviceID: String) -> Bool {
         guard local.service(serviceID) != nil else { return false }
         local.services.removeAll { $0.id == serviceID }
-        for check in local.checks where check.serviceID == serviceID {
-            if let t = checkTimers.removeValue(forKey: check.id) { loop.cancel(t) }
-            if let t = reapTimers.removeValue(forKey: check.id) { loop.cancel(t) }
-        }
+        for check in local.checks where check.serviceID == serviceID { forget(check.id) }
         local.checks.removeAll { $0.serviceID == serviceID }
         publish()
         return true
-    }
-
-    /// A TTL check's heartbeat (`/v1/agent/check/pass|warn|fail|update`).
-    /// False if there is no TTL check with that ID. Every call restarts
-    /// the TTL.
-    public func updateTTL(_ id: String, status: Catalog.HealthStatus, output: String) -> Bool {
-        guard let check = local.check(id), check.type == "ttl" else { return false }
-        arm(check)
-        setResult(id, status, output)
-        return true
-    }
-
-    /// Records a check's result; only a change of status or output is published.
-    private func setResult(_ id: String, _ status: Catalog.HealthStatus, _ output: String) {
-        guard let i = local.checks.firstIndex(where: { $0.id == id }) else { return }
-        let bounded = String(decoding: output.utf8.prefix(Catalog.maxOutputBytes), as: UTF8.self)
-        guard local.checks[i].status != status || local.checks[i].output != bounded else { return }
-        local.checks[i].status = status
-        local.checks[i].output = bounded
-        watchCritical(local.checks[i])
-        publish()
-    }
-
-    /// Starts (or stops) the countdown of `DeregisterCriticalServiceAfter`:
-    /// a service whose check stays critical that long is deregistered.
-    private func watchCritical(_ check: Catalog.Check) {
-        let id = check.id
-        if let t = reapTimers.removeValue(forKey: id) { loop.cancel(t) }
-        guard check.status == .critical, !check.serviceID.isEmpty,
-              let after = GoDuration.parse(check.deregisterCriticalAfter) else { return }
-        let serviceID = check.serviceID
-        reapTimers[id] = loop.schedule(after: max(after, minimumDeregisterCriticalAfter)) { [weak self] in
-            guard let self else { return }
-            reapTimers[id] = nil
-            guard local.check(id)?.status == .critical else { return }
-            Log.warn("agent", "check \"\(id)\" critical for \(check.deregisterCriticalAfter): deregistering service \"\(serviceID)\"")
-            _ = deregister(serviceID: serviceID)
-        }
-    }
-
-    /// (Re)starts a check's timer: a TTL's expiry, or the next run of an
-    /// HTTP or TCP probe.
-    private func arm(_ check: Catalog.Check, after delay: Duration? = nil) {
-        if let t = checkTimers.removeValue(forKey: check.id) { loop.cancel(t) }
-        let id = check.id
-        switch check.type {
-        case "ttl":
-            guard let ttl = GoDuration.parse(check.ttl) else { return }
-            checkTimers[id] = loop.schedule(after: ttl) { [weak self] in
-                self?.checkTimers[id] = nil
-                self?.setResult(id, .critical, "TTL expired")
-            }
-        case "http", "tcp":
-            guard let interval = GoDuration.parse(check.interval) else { return }
-            // The first run comes soon after registration, then every interval.
-            checkTimers[id] = loop.schedule(after: delay ?? .milliseconds(Int64.random(in: 0...500))) { [weak self] in
-                self?.runProbe(id, interval: interval)
-            }
-        default:
-            return
-        }
-    }
-
-    private func runProbe(_ id: String, interval: Duration) {
-        checkTimers[id] = nil
-        guard let check = local.check(id) else { return }
-        let timeout = GoDuration.parse(check.timeout) ?? .seconds(10)
-        let done: CheckProbe.Completion = { [weak self] status, output in
-            guard let self, let current = self.local.check(id), current.target == check.target else { return }
-            self.setResult(id, status, output)
-            self.arm(current, after: interval)
-        }
-        if check.type == "http" {
-            CheckProbe.http(check.target, timeout: timeout, loop: loop, completion: done)
-        } else {
-            CheckProbe.tcp(check.target, timeout: timeout, loop: loop, completion: done)
-        }
     }
 
     /// Raises the version, applies, persists and gossips the local record.
@@ -221,7 +150,7 @@ public final class CatalogSync: GossipPoolDelegate {
         let encoded = Catalog.RecordCodec.encode(local)
         if let path = statePath {
             do {
-                try DataFile.writeAtomically(path, encoded)
+                try DataFile.writeAtomically(path, specs.isEmpty ? encoded : Catalog.RecordCodec.encodeLocal(local, specs: specs))
             } catch {
                 Log.error("agent", "could not persist local registrations: \(error)")
             }

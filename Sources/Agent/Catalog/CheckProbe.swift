@@ -1,112 +1,160 @@
+import Dispatch
+import Glibc
 import Sockets
 
-/// HTTP and TCP health probes, non-blocking on the agent's event loop.
-/// Outputs follow Consul's wording so dashboards read the same.
+/// TCP, UDP and HTTP health probes, non-blocking on the agent's event loop
+/// (names are resolved on another thread). Outputs follow Consul's wording
+/// so dashboards read the same.
 public enum CheckProbe {
     public typealias Completion = (Catalog.HealthStatus, String) -> Void
 
-    /// An `http://` URL whose host is an IP literal or localhost.
-    struct HTTPTarget {
-        let endpoint: Endpoint
-        let host: String
-        let path: String
+    /// An `http://` or `https://` URL as a check requests it.
+    struct URL: Equatable {
+        var secure: Bool
+        /// A name or an address (IPv6 without brackets).
+        var host: String
+        var port: UInt16
+        /// What the Host header says (the authority as written).
+        var authority: String
+        /// Path and query, at least "/".
+        var target: String
 
-        init?(_ url: String) {
-            guard url.hasPrefix("http://") else { return nil }
-            let rest = url.dropFirst(7)
-            let authority = rest.prefix { $0 != "/" && $0 != "?" }
-            let path = String(rest.dropFirst(authority.count))
-            guard !authority.isEmpty, let endpoint = CheckProbe.endpoint(String(authority), defaultPort: 80) else { return nil }
-            self.endpoint = endpoint
-            host = String(authority)
-            self.path = path.isEmpty ? "/" : (path.hasPrefix("?") ? "/" + path : path)
+        init?(_ text: String) {
+            let lower = text.lowercased()
+            if lower.hasPrefix("http://") { secure = false } else if lower.hasPrefix("https://") { secure = true } else { return nil }
+            let rest = text.dropFirst(secure ? 8 : 7)
+            let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+            var path = String(rest.dropFirst(authority.count).prefix { $0 != "#" })
+            guard let (host, port) = CheckProbe.hostPort(String(authority), defaultPort: secure ? 443 : 80),
+                  text.utf8.count <= 8192, !text.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7f }) else { return nil }
+            if path.hasPrefix("?") { path = "/" + path }
+            self.host = host
+            self.port = port
+            self.authority = String(authority)
+            target = path.isEmpty ? "/" : path
+        }
+
+        /// Where a redirect's `Location` points from here (absolute,
+        /// scheme-relative, absolute-path or relative).
+        func following(_ location: String) -> URL? {
+            if location.lowercased().hasPrefix("http://") || location.lowercased().hasPrefix("https://") { return URL(location) }
+            let scheme = secure ? "https:" : "http:"
+            if location.hasPrefix("//") { return URL(scheme + location) }
+            if location.hasPrefix("/") { return URL(scheme + "//" + authority + location) }
+            let path = target.prefix { $0 != "?" }
+            let directory = path[...(path.lastIndex(of: "/") ?? path.startIndex)]
+            return URL(scheme + "//" + authority + directory + location)
         }
     }
 
-    static func tcpEndpoint(_ text: String) -> Endpoint? {
-        guard text.contains(":") else { return nil }
-        return endpoint(text, defaultPort: 0).flatMap { $0.port == 0 ? nil : $0 }
+    /// "host:port", "[v6]:port", "ip:port"; the port may be left out only
+    /// where there is a default.
+    static func hostPort(_ text: String, defaultPort: UInt16? = nil) -> (String, UInt16)? {
+        var host = Substring(text), portText: Substring?
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            let after = text[text.index(after: close)...]
+            if !after.isEmpty {
+                guard after.hasPrefix(":") else { return nil }
+                portText = after.dropFirst()
+            }
+            guard IPAddress.parse(String(host)) != nil else { return nil }
+        } else if let colon = text.lastIndex(of: ":") {
+            guard !text[..<colon].contains(":") else { return nil }  // a bare IPv6 address needs brackets
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+        }
+        let port: UInt16
+        if let portText {
+            guard let p = UInt16(portText), p != 0 else { return nil }
+            port = p
+        } else {
+            guard let defaultPort else { return nil }
+            port = defaultPort
+        }
+        guard !host.isEmpty, host.utf8.count <= 253,
+              host.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "@") }) else { return nil }
+        return (String(host), port)
     }
 
-    /// "ip[:port]", "[v6][:port]" or "localhost[:port]".
-    static func endpoint(_ text: String, defaultPort: UInt16) -> Endpoint? {
-        if text == "localhost" { return Endpoint(ip: "127.0.0.1", port: defaultPort) }
-        if text.hasPrefix("localhost:"), let port = UInt16(text.dropFirst(10)) { return Endpoint(ip: "127.0.0.1", port: port) }
-        return Endpoint(parsing: text, defaultPort: defaultPort)
+    /// The endpoint of `host`: at once for an address or localhost, else
+    /// resolved off the loop (getaddrinfo blocks) and handed back on it.
+    static func resolve(_ host: String, port: UInt16, loop: EventLoop, _ done: @escaping (Endpoint?) -> Void) {
+        if host == "localhost" { return done(Endpoint(ip: "127.0.0.1", port: port)) }
+        if IPAddress.parse(host) != nil {
+            return done(Endpoint(parsing: host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)", defaultPort: port))
+        }
+        let box = UncheckedBox(done)
+        DispatchQueue.global().async {
+            let endpoint = Resolver.endpoints(for: "\(host):\(port)", defaultPort: port).first
+            loop.execute { box.value(endpoint) }
+        }
     }
 
     /// TCP: passing if the connection is accepted within the timeout.
     public static func tcp(_ target: String, timeout: Duration, loop: EventLoop, completion: @escaping Completion) {
-        guard let endpoint = tcpEndpoint(target) else { return completion(.critical, "invalid TCP address \(target)") }
+        guard let (host, port) = hostPort(target) else { return completion(.critical, "invalid TCP address \(target)") }
         let once = Once(completion)
-        do {
-            let connection = try TCPConnection.connect(to: endpoint, loop: loop, timeout: timeout)
-            connection.onConnected = { conn in
-                once.call(.passing, "TCP connect \(target): Success")
-                conn.close()
+        resolve(host, port: port, loop: loop) { endpoint in
+            guard let endpoint else { return once.call(.critical, "dial tcp \(target): lookup \(host): no such host") }
+            do {
+                let connection = try TCPConnection.connect(to: endpoint, loop: loop, timeout: timeout)
+                connection.onConnected = { conn in
+                    once.call(.passing, "TCP connect \(target): Success")
+                    conn.close()
+                }
+                connection.onClose = { _, error in
+                    once.call(.critical, "dial tcp \(target): \(error.map { "\($0)" } ?? "connection closed")")
+                }
+            } catch {
+                once.call(.critical, "dial tcp \(target): \(error)")
             }
-            connection.onClose = { _, error in
-                once.call(.critical, "dial tcp \(target): \(error.map { "\($0)" } ?? "connection closed")")
-            }
-        } catch {
-            once.call(.critical, "dial tcp \(target): \(error)")
         }
     }
 
-    /// HTTP: 2xx passing, 429 warning, anything else (or no answer within
-    /// the timeout) critical. The output keeps the start of the body.
-    public static func http(_ url: String, method: String = "GET", timeout: Duration, loop: EventLoop,
-                            completion: @escaping Completion) {
-        guard let target = HTTPTarget(url) else { return completion(.critical, "invalid HTTP check URL \(url)") }
+    /// UDP as Consul probes it: a datagram is sent; an ICMP error (seen as
+    /// ECONNREFUSED on the connected socket) is critical, and an answer or
+    /// silence until the timeout is passing — UDP has no handshake.
+    public static func udp(_ target: String, timeout: Duration, loop: EventLoop, completion: @escaping Completion) {
+        guard let (host, port) = hostPort(target) else { return completion(.critical, "invalid UDP address \(target)") }
         let once = Once(completion)
-        var received: [UInt8] = []
-        let connection: TCPConnection
-        do {
-            connection = try TCPConnection.connect(to: target.endpoint, loop: loop, timeout: timeout)
-        } catch {
-            return once.call(.critical, "Get \"\(url)\": \(error)")
-        }
-        let deadline = loop.schedule(after: timeout) { [weak connection] in
-            once.call(.critical, "Get \"\(url)\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)")
-            connection?.close()
-        }
-        connection.onConnected = { conn in
-            let request = "\(method) \(target.path) HTTP/1.1\r\nHost: \(target.host)\r\nUser-Agent: Consul Health Check\r\n"
-                + "Accept: text/plain, text/*, */*\r\nConnection: close\r\n\r\n"
-            conn.write(Array(request.utf8))
-        }
-        connection.onBytes = { conn, bytes in
-            received.append(contentsOf: bytes.prefix(max(0, 64 * 1024 - received.count)))
-            if received.count >= 64 * 1024 { conn.close() }
-        }
-        connection.onClose = { _, error in
-            loop.cancel(deadline)
-            guard let (status, reason, body) = parseResponse(received) else {
-                return once.call(.critical, "Get \"\(url)\": \(error.map { "\($0)" } ?? "malformed HTTP response")")
+        resolve(host, port: port, loop: loop) { endpoint in
+            guard let endpoint else { return once.call(.critical, "dial udp \(target): lookup \(host): no such host") }
+            let socket: Socket
+            do {
+                socket = try Socket.udp(family: AddressFamily.of(endpoint))
+                try socket.startConnect(to: endpoint)
+            } catch {
+                return once.call(.critical, "dial udp \(target): \(error)")
             }
-            let health: Catalog.HealthStatus = (200..<300).contains(status) ? .passing : status == 429 ? .warning : .critical
-            let output = "HTTP \(method) \(url): \(status) \(reason) Output: " + String(decoding: body.prefix(Catalog.maxOutputBytes - 200), as: UTF8.self)
-            once.call(health, output)
-        }
-    }
-
-    /// Status code, reason and body of a raw HTTP/1.x response (headers skipped).
-    static func parseResponse(_ bytes: [UInt8]) -> (Int, String, [UInt8])? {
-        guard let lineEnd = bytes.firstIndex(of: 0x0a) else { return nil }
-        let line = String(decoding: bytes[..<lineEnd], as: UTF8.self).trimmingWhitespace()
-        let parts = line.split(separator: " ", maxSplits: 2)
-        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let status = Int(parts[1]), (100...599).contains(status) else {
-            return nil
-        }
-        let marker: [UInt8] = [13, 10, 13, 10]
-        var bodyStart = bytes.count
-        if bytes.count >= 4 {
-            for i in 0...(bytes.count - 4) where Array(bytes[i..<i + 4]) == marker {
-                bodyStart = i + 4
-                break
+            var finished = false
+            func finish(_ status: Catalog.HealthStatus, _ output: String) {
+                guard !finished else { return }
+                finished = true
+                loop.deregister(socket.fd)
+                socket.close()
+                once.call(status, output)
+            }
+            let timer = loop.schedule(after: timeout) { finish(.passing, "UDP connect \(target): Success") }
+            loop.register(socket.fd, events: EventLoop.readable | EventLoop.failed) { _ in
+                var byte: UInt8 = 0
+                let n = recv(socket.fd, &byte, 1, Int32(MSG_DONTWAIT))
+                if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
+                loop.cancel(timer)
+                if n < 0 {
+                    finish(.critical, "UDP connect \(target): Failed: \(String(cString: strerror(errno)))")
+                } else {
+                    finish(.passing, "UDP connect \(target): Success")
+                }
+            }
+            let ping: [UInt8] = Array("PING".utf8)
+            let sent = ping.withUnsafeBytes { send(socket.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if sent < 0 {
+                loop.cancel(timer)
+                finish(.critical, "UDP connect \(target): Failed: \(String(cString: strerror(errno)))")
             }
         }
-        return (status, parts.count > 2 ? String(parts[2]) : "", Array(bytes[bodyStart...]))
     }
 
     /// Calls the completion at most once (a probe can end several ways).

@@ -112,12 +112,12 @@ extension Catalog {
             return out
         }
 
-        private static func list(_ l: [String], _ w: inout ByteWriter) {
+        static func list(_ l: [String], _ w: inout ByteWriter) {
             w.u16(UInt16(min(l.count, Int(UInt16.max))))
             for s in l.prefix(Int(UInt16.max)) { w.string16(s) }
         }
 
-        private static func list(_ r: inout ByteReader) throws(DecodeError) -> [String] {
+        static func list(_ r: inout ByteReader) throws(DecodeError) -> [String] {
             let count = Int(try r.u16())
             guard count <= r.remaining / 2 else { throw .invalid("list size exceeds record") }
             var out: [String] = []

@@ -67,17 +67,22 @@ extension Catalog {
         public var serviceID: String
         public var serviceName: String
         public var serviceTags: [String]
-        /// "ttl", "http", "tcp", "serf", "maintenance" or "" (external).
+        /// "ttl", "http", "tcp", "udp", "script", "alias", "serf",
+        /// "maintenance" or "" (external).
         public var type: String
         public var interval: String
         public var timeout: String
         /// A TTL check's time to live ("30s"); "" for other checks.
         public var ttl: String
-        /// What an HTTP check requests (a URL) or a TCP check dials (host:port).
+        /// What an HTTP check requests (a URL), a TCP or UDP check dials
+        /// (host:port), or the script a script check runs (its Args joined).
         public var target: String
         /// `DeregisterCriticalServiceAfter` ("90m"): the service goes once
         /// this check has been critical that long; "" for never.
         public var deregisterCriticalAfter: String = ""
+        /// How the owner runs it: set by parsing a definition, moved into
+        /// `CatalogSync.specs` on registration, so records never carry it.
+        public var spec = CheckSpec()
 
         public init(id: String, name: String, status: HealthStatus = .critical, notes: String = "", output: String = "",
                     serviceID: String = "", serviceName: String = "", serviceTags: [String] = [], type: String = "",

@@ -8,15 +8,16 @@ public enum ServiceDefinition {
         public let description: String
     }
 
-    public static func parse(_ body: [UInt8]) -> Result<(Catalog.Service, [Catalog.Check]), Invalid> {
+    public static func parse(_ body: [UInt8], scripts: Bool = false) -> Result<(Catalog.Service, [Catalog.Check]), Invalid> {
         do {
-            return parse(json: try JSONValue.parse(body))
+            return parse(json: try JSONValue.parse(body), scripts: scripts)
         } catch {
             return .failure(Invalid(description: "Request decode failed: \(error)"))
         }
     }
 
-    public static func parse(json: JSONValue) -> Result<(Catalog.Service, [Catalog.Check]), Invalid> {
+    /// `scripts`: whether script checks may be defined (see `Catalog.parseCheck`).
+    public static func parse(json: JSONValue, scripts: Bool = false) -> Result<(Catalog.Service, [Catalog.Check]), Invalid> {
         guard json.objectValue != nil else { return .failure(Invalid(description: "Request decode failed: body must be a JSON object")) }
         func field(_ key: String) -> JSONValue? {
             guard let v = json.value(forKeyIgnoringCaseAndUnderscores: key), !v.isNull else { return nil }
@@ -72,7 +73,7 @@ public enum ServiceDefinition {
                 }
                 service.enableTagOverride = b
             }
-            switch Catalog.serviceChecks(json, service: service) {
+            switch Catalog.serviceChecks(json, service: service, scripts: scripts) {
             case .success(let checks): return .success((service, checks))
             case .failure(let error): return .failure(Invalid(description: error.description))
             }
@@ -83,11 +84,11 @@ public enum ServiceDefinition {
 
     /// A check defined on its own (`checks` in a configuration file): its
     /// ID defaults to its name; `ServiceID` ties it to a service.
-    public static func parseCheck(json: JSONValue) -> Result<Catalog.Check, Invalid> {
+    public static func parseCheck(json: JSONValue, scripts: Bool = false) -> Result<Catalog.Check, Invalid> {
         guard json.objectValue != nil else { return .failure(Invalid(description: "a check must be an object")) }
         let name = json.value(forKeyIgnoringCaseAndUnderscores: "Name")?.stringValue ?? ""
         guard !name.isEmpty else { return .failure(Invalid(description: "Missing check name")) }
-        switch Catalog.parseCheck(json, defaultID: name, defaultName: name) {
+        switch Catalog.parseCheck(json, defaultID: name, defaultName: name, scripts: scripts) {
         case .failure(let e): return .failure(Invalid(description: e.description))
         case .success(var check):
             check.serviceID = json.value(forKeyIgnoringCaseAndUnderscores: "ServiceID")?.stringValue ?? ""

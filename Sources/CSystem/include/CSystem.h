@@ -11,6 +11,8 @@ int csystem_epoll_create(void);
 int csystem_eventfd(void);
 int csystem_accept4(int fd, struct sockaddr *addr, socklen_t *len);
 int csystem_set_pdeathsig(int sig);
+/// A pipe whose ends are close-on-exec from the start (no other spawn can inherit them).
+int csystem_pipe_cloexec(int fds[2]);
 /// Blocks SIGINT, SIGTERM and SIGHUP for the calling thread (and threads it
 /// starts later) and returns a signalfd that reports them; -1 on error.
 int csystem_termination_signalfd(void);

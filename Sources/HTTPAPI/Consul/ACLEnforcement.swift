@@ -79,6 +79,16 @@ extension ConsulAPI {
             return (.service, agent.catalog.local.service(rest[2])?.name ?? rest[2], .write)
         case ("agent", "service") where rest.count == 2:
             return (.service, agent.catalog.local.service(rest[1])?.name ?? rest[1], .read)
+        case ("agent", "check") where rest.count == 2 && rest[1] == "register":
+            // A check on a service needs that service's write; a node check the node's.
+            let body = try? JSONValue.parse(request.body)
+            if let id = body?.value(forKeyIgnoringCaseAndUnderscores: "ServiceID")?.stringValue, !id.isEmpty {
+                return (.service, agent.catalog.local.service(id)?.name ?? id, .write)
+            }
+            return (.node, node, .write)
+        case ("agent", "health") where rest.count == 4:
+            let name = rest[2] == "id" ? agent.catalog.local.service(rest[3])?.name ?? rest[3] : rest[3]
+            return (.service, name, .read)
         case ("agent", "check") where rest.count == 3:
             guard let check = agent.catalog.local.checks.first(where: { $0.id == rest[2] }), !check.serviceName.isEmpty else {
                 return (.node, node, .write)

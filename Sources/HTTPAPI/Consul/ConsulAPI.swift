@@ -97,6 +97,7 @@ public final class ConsulAPI {
             routeAgentServices(request, rest, respond)
         case "agent" where ["checks", "check"].contains(rest.first ?? ""):
             routeAgentChecks(request, rest, respond)
+        case "agent" where rest.first == "health": routeAgentHealth(request, rest, respond)
         case "agent": routeAgent(request, rest, respond)
         case "health": routeHealth(request, rest, respond)
         case "catalog": routeCatalog(request, rest, respond)

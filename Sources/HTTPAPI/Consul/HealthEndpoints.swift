@@ -21,6 +21,25 @@ extension ConsulAPI {
                 }
                 w.endObject()
             })
+        case ("check", 2) where path[1] == "register":
+            if let bad = Self.require(request, "PUT") { return respond(bad) }
+            guard let json = try? JSONValue.parse(request.body) else {
+                return respond(Self.text(400, "Request decode failed: body is not valid JSON"))
+            }
+            switch agent.registerCheck(json) {
+            case .success: respond(Self.empty())
+            case .failure(.unknownService(let id)): respond(Self.text(404, "ServiceID \"\(id)\" does not exist"))
+            case .failure(let error): respond(Self.text(400, error.description))
+            }
+        case ("check", 3) where path[1] == "deregister":
+            if let bad = Self.require(request, "PUT") { return respond(bad) }
+            let id = path[2]
+            // Maintenance checks belong to the maintenance endpoints.
+            guard let check = agent.catalog.local.check(id), check.type != "maintenance" else {
+                return respond(Self.text(404, "Unknown check ID \"\(id)\". Ensure that the check ID is passed, not the check name."))
+            }
+            agent.catalog.removeCheck(id)
+            respond(Self.empty())
         case ("check", 3) where ["pass", "warn", "fail", "update"].contains(path[1]):
             if let bad = Self.require(request, "PUT") { return respond(bad) }
             let id = path[2]
