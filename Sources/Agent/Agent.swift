@@ -102,6 +102,7 @@ public final class Agent {
         try federation.setUpstreams(config.upstreams, owner: "")
         federation.restoreUpstreams(services: Set(catalog.local.services.map(\.id)))
         registerConfiguredDefinitions()
+        registerConsulService()
         catalog.observeChanges { [unowned self] in
             federation.pruneUpstreams(keeping: Set(catalog.local.services.map(\.id)))
         }
@@ -178,6 +179,9 @@ public final class Agent {
         case .failure(let error): return .failure(error)
         case .success(let parsed): (service, checks) = parsed
         }
+        guard isAgentService(service.id) else {
+            return .failure(ServiceDefinition.Invalid(description: "Service ID \"\(service.id)\" is the servers' own consul service"))
+        }
         switch Upstream.parse(definition: json, owner: service.id) {
         case .failure(let error): return .failure(ServiceDefinition.Invalid(description: error.description))
         case .success(let upstreams):
@@ -190,6 +194,25 @@ public final class Agent {
         catalog.register(service, checks: checks)
         return .success(())
     }
+
+    /// Every Consul catalog lists its servers as the `consul` service (on
+    /// the server port), so `consul.service.consul` finds them. It belongs
+    /// to the server, not to the agent's own registrations: the agent
+    /// endpoints neither list nor deregister it.
+    static let consulServiceID = "consul"
+
+    private func registerConsulService() {
+        let existing = catalog.local.service(Self.consulServiceID)
+        guard config.server else {
+            if existing != nil { _ = catalog.deregister(serviceID: Self.consulServiceID) }
+            return
+        }
+        let service = Catalog.Service(id: Self.consulServiceID, name: "consul", port: Int(config.serverPort))
+        if existing != service { catalog.register(service) }
+    }
+
+    /// Whether `id` is a service the agent API manages (not the server's `consul`).
+    public func isAgentService(_ id: String) -> Bool { !(config.server && id == Self.consulServiceID) }
 
     func scriptsAllowed(fromFile: Bool) -> Bool {
         config.enableScriptChecks || (fromFile && config.enableLocalScriptChecks)
@@ -225,7 +248,7 @@ public final class Agent {
 
     /// Removes a service of this agent, and its upstreams; false if unknown.
     public func deregisterService(_ id: String) -> Bool {
-        guard catalog.deregister(serviceID: id) else { return false }
+        guard isAgentService(id), catalog.deregister(serviceID: id) else { return false }
         try? federation.setUpstreams([], owner: id)
         return true
     }

@@ -160,6 +160,20 @@ import Testing
         loop.execute { server.listener?.close() }
     }
 
+    @Test func hostNamesAreResolvedOffTheLoop() throws {
+        let loop = try EventLoop.startThread()
+        defer { loop.stop() }
+        let resolved = Mutex<[Endpoint?]>([])
+        loop.execute {
+            CheckProbe.resolve("localhost", port: 8080, loop: loop) { e in resolved.withLock { $0.append(e) } }
+            CheckProbe.resolve("no-such-host.invalid", port: 80, loop: loop) { e in resolved.withLock { $0.append(e) } }
+        }
+        #expect(waitUntil { resolved.withLock { $0.count } == 2 })
+        let got = resolved.withLock { $0 }
+        #expect(got.contains { $0 == nil }, "an unknown name resolves to nothing")
+        #expect(got.contains { $0.map { ($0.ip == "127.0.0.1" || $0.ip == "::1") && $0.port == 8080 } ?? false }, "\(got)")
+    }
+
     @Test func udpRefusalIsCriticalAndSilenceIsPassing() throws {
         let loop = try EventLoop.startThread()
         defer { loop.stop() }

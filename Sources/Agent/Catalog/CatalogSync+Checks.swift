@@ -125,7 +125,7 @@ extension CatalogSync {
     func refreshAliases() {
         for check in local.checks where check.type == "alias" {
             guard let spec = specs[check.id] else { continue }
-            let (status, output) = aliasHealth(spec)
+            let (status, output) = aliasHealth(spec, excluding: check.id)
             if check.status != status || check.output != output { setResult(check.id, status, output) }
         }
     }
@@ -133,7 +133,9 @@ extension CatalogSync {
     /// Consul's alias semantics: the worst status of the aliased node's
     /// node-level checks and, with a service, that instance's checks; a
     /// node whose agent is not a live member is critical.
-    func aliasHealth(_ spec: Catalog.CheckSpec) -> (Catalog.HealthStatus, String) {
+    /// The alias itself never counts (as a node check it would otherwise
+    /// hold its own critical state forever).
+    func aliasHealth(_ spec: Catalog.CheckSpec, excluding own: String) -> (Catalog.HealthStatus, String) {
         let nodeName = spec.aliasNode.isEmpty ? local.node : spec.aliasNode
         guard let record = nodeName == local.node ? local : replica.record(nodeName) else {
             return (.critical, "Node \"\(nodeName)\" not found")
@@ -142,7 +144,7 @@ extension CatalogSync {
            !(pool.instance.member(named: record.node)?.status.isLive ?? false) {
             return (.critical, "Agent of node \"\(nodeName)\" is not live")
         }
-        var checks = record.checks.filter { $0.serviceID.isEmpty }
+        var checks = record.checks.filter { $0.serviceID.isEmpty && !(record.node == local.node && $0.id == own) }
         if !spec.aliasService.isEmpty {
             guard record.service(spec.aliasService) != nil else {
                 return (.critical, "Service \"\(spec.aliasService)\" could not be found on node \"\(nodeName)\"")

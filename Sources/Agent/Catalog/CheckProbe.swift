@@ -78,10 +78,9 @@ public enum CheckProbe {
         return (String(host), port)
     }
 
-    /// The endpoint of `host`: at once for an address or localhost, else
-    /// resolved off the loop (getaddrinfo blocks) and handed back on it.
+    /// The endpoint of `host`: at once for an address, else resolved off
+    /// the loop (getaddrinfo blocks) and handed back on it.
     static func resolve(_ host: String, port: UInt16, loop: EventLoop, _ done: @escaping (Endpoint?) -> Void) {
-        if host == "localhost" { return done(Endpoint(ip: "127.0.0.1", port: port)) }
         if IPAddress.parse(host) != nil {
             return done(Endpoint(parsing: host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)", defaultPort: port))
         }

@@ -68,7 +68,8 @@ extension ConsulAPI {
         case ("catalog", "deregister"):
             let body = try? JSONValue.parse(request.body)
             return (.node, body?.value(forKeyIgnoringCase: "Node")?.stringValue ?? "", .write)
-        case ("agent", "self"), ("agent", "host"), ("agent", "metrics"), ("agent", "version"): return (.agent, node, .read)
+        case ("agent", "host"): return (.operator, nil, .read)
+        case ("agent", "self"), ("agent", "metrics"), ("agent", "version"): return (.agent, node, .read)
         case ("agent", "join"), ("agent", "leave"), ("agent", "reload"): return (.agent, node, .write)
         case ("agent", "force-leave"): return (.operator, nil, .write)
         case ("agent", "maintenance"): return (.node, node, .write)

@@ -23,6 +23,27 @@ extension ConsulAPI {
         case ("self", 1):
             if let bad = Self.require(request, "GET") { return respond(bad) }
             respond(Self.json(request) { w in writeSelf(&w) })
+        case ("version", 1):
+            if let bad = Self.require(request, "GET") { return respond(bad) }
+            respond(Self.json(request) { w in
+                w.beginObject()
+                w.field("BuildDate", FedagentVersion.buildDate)
+                w.field("FIPS", "")
+                w.field("HumanVersion", "fedagent v\(FedagentVersion.version)")
+                w.field("Revision", "fedagent")
+                w.field("Version", FedagentVersion.version)
+                w.endObject()
+            })
+        case ("host", 1):
+            if let bad = Self.require(request, "GET") { return respond(bad) }
+            let loop = agent.loop, dataDir = agent.config.dataDir, pretty = request.query.contains("pretty")
+            let box = HostReport.Reply(respond)
+            // /proc and statfs are read on another thread: a statfs of a
+            // hung network mount must not stall the loop.
+            HostReport.queue.async {
+                let body = HostReport.collect(dataDir: dataDir, pretty: pretty)
+                loop.execute { box.respond(HTTPResponse(status: 200, contentType: "application/json", body: body)) }
+            }
         case ("join", 2):
             if let bad = Self.require(request, "PUT") { return respond(bad) }
             let join = Self.isTrue(request, "wan") ? agent.federation.join : agent.join
@@ -156,6 +177,8 @@ extension ConsulAPI {
         w.field("version", FedagentVersion.version)
         w.field("uptime_seconds", String(Int(agent.uptime.seconds)))
         w.endObject()
+        w.key("consul")
+        writeConsulStats(&w)
         w.key("serf_lan")
         Self.writePoolStats(agent.lan, &w)
         let tunnels = agent.federation.tunnelStats
@@ -183,6 +206,32 @@ extension ConsulAPI {
         w.key("Meta")
         w.beginObject()
         w.endObject()
+        // Consul's way of saying there is no xDS (gRPC) server: port -1.
+        w.key("xDS")
+        w.beginObject()
+        w.key("SupportedProxies"); w.beginObject(); w.key("envoy"); w.stringArray([]); w.endObject()
+        w.field("Port", -1)
+        w.key("Ports"); w.beginObject(); w.field("Plaintext", -1); w.field("TLS", -1); w.endObject()
+        w.endObject()
+        w.endObject()
+    }
+
+    /// `Stats.consul`, Consul's keys. Without Raft the leader is the first
+    /// alive server by address (as `/v1/status/leader` says).
+    func writeConsulStats(_ w: inout JSONWriter) {
+        let servers = agent.serverAddresses()
+        w.beginObject()
+        w.field("acl", agent.config.acl.enabled ? "enabled" : "disabled")
+        if agent.config.server {
+            let leader = servers.first ?? ownRPCAddress()
+            w.field("bootstrap", "false")
+            w.field("known_datacenters", String(agent.federation.knownDatacenters().count))
+            w.field("leader", leader == ownRPCAddress() ? "true" : "false")
+            w.field("leader_addr", leader)
+        } else {
+            w.field("known_servers", String(servers.count))
+        }
+        w.field("server", agent.config.server ? "true" : "false")
         w.endObject()
     }
 

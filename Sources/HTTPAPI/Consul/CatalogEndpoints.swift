@@ -9,10 +9,11 @@ extension ConsulAPI {
         switch (path.first ?? "", path.count) {
         case ("services", 1):
             if let bad = Self.require(request, "GET") { return respond(bad) }
-            var services = agent.catalog.local.services.sorted { $0.id < $1.id }
+            var services = agent.catalog.local.services.filter { agent.isAgentService($0.id) }.sorted { $0.id < $1.id }
             if let view {
+                let all = services.count
                 services = services.filter { view.mayRead(service: $0.name) }
-                if services.count != agent.catalog.local.services.count { self.view?.filtered = true }
+                if services.count != all { self.view?.filtered = true }
             }
             respond(indexed(request) { w in
                 w.beginObject()
@@ -46,7 +47,7 @@ extension ConsulAPI {
             respond(Self.empty())
         case ("service", 2):
             if let bad = Self.require(request, "GET") { return respond(bad) }
-            guard let s = agent.catalog.local.service(path[1]) else {
+            guard let s = agent.catalog.local.service(path[1]), agent.isAgentService(s.id) else {
                 return respond(Self.text(404, "unknown service ID: \(path[1])"))
             }
             respond(indexed(request) { w in writeAgentService(s, &w) })
@@ -164,10 +165,26 @@ extension ConsulAPI {
         w.key("Meta"); writeMap(s.meta, &w)
         w.field("Port", s.port)
         w.field("Address", s.address)
+        writeServiceTaggedAddresses(s, &w)
         w.key("Weights"); w.beginObject(); w.field("Passing", s.weights.passing); w.field("Warning", s.weights.warning); w.endObject()
         w.field("EnableTagOverride", s.enableTagOverride)
         w.field("Datacenter", agent.config.datacenter)
         if let node { writeIndexes(node, { $0.service(s.id) }, &w) }
+        w.endObject()
+    }
+
+    /// Consul's defaults for a service with an address of its own:
+    /// `lan_ipv4`/`wan_ipv4` (or `_ipv6`) with the service's address and
+    /// port; without one, the node's addresses apply and none are shown.
+    func writeServiceTaggedAddresses(_ s: Catalog.Service, key: String = "TaggedAddresses", _ w: inout JSONWriter) {
+        guard let ip = IPAddress.parse(s.address) else { return }
+        let family = ip.count == 4 ? "ipv4" : "ipv6"
+        w.key(key)
+        w.beginObject()
+        for name in ["lan_\(family)", "wan_\(family)"] {
+            w.key(name)
+            w.beginObject(); w.field("Address", s.address); w.field("Port", s.port); w.endObject()
+        }
         w.endObject()
     }
 
@@ -207,6 +224,7 @@ extension ConsulAPI {
         w.beginObject(); w.field("Passing", s.weights.passing); w.field("Warning", s.weights.warning); w.endObject()
         w.key("ServiceMeta"); writeMap(s.meta, &w)
         w.field("ServicePort", s.port)
+        writeServiceTaggedAddresses(s, key: "ServiceTaggedAddresses", &w)
         w.field("ServiceEnableTagOverride", s.enableTagOverride)
         writeIndexes(r.node, { $0.service(s.id) }, &w)
         w.endObject()
