@@ -47,6 +47,13 @@ extension MemberInfo.Status {
 /// leaving. Lives on one event loop; every method MUST be called there.
 public final class Agent {
     public let config: AgentConfig
+    /// The configuration as last (re)loaded: what reload changes at run
+    /// time (definitions from files, script-check switches) is read here.
+    public internal(set) var runtime: AgentConfig
+    /// Services and checks that came from configuration files (a reload
+    /// removes those no longer defined).
+    var fileServiceIDs: Set<String> = []
+    var fileCheckIDs: Set<String> = []
     public let nodeID: String
     public let loop: EventLoop
     public let lan: GossipPool
@@ -65,6 +72,7 @@ public final class Agent {
 
     public init(config: AgentConfig, loop: EventLoop) throws {
         self.config = config
+        runtime = config
         self.loop = loop
         Log.level = config.logLevel
         nodeID = try NodeIdentity.load(dataDir: config.dataDir)
@@ -149,13 +157,14 @@ public final class Agent {
 
     /// Services and checks from configuration files, registered at every
     /// start (a bad definition is logged and skipped, not fatal).
-    private func registerConfiguredDefinitions() {
-        for json in config.serviceDefinitions {
-            if case .failure(let error) = registerService(json, fromFile: true) {
-                Log.error("agent", "config service definition skipped: \(error)")
+    func registerConfiguredDefinitions() {
+        for json in runtime.serviceDefinitions {
+            switch registerService(json, fromFile: true) {
+            case .failure(let error): Log.error("agent", "config service definition skipped: \(error)")
+            case .success(let id): fileServiceIDs.insert(id)
             }
         }
-        for json in config.checkDefinitions {
+        for json in runtime.checkDefinitions {
             switch ServiceDefinition.parseCheck(json: json, scripts: scriptsAllowed(fromFile: true)) {
             case .success(var check):
                 if !check.serviceID.isEmpty, let service = catalog.local.service(check.serviceID) {
@@ -166,6 +175,7 @@ public final class Agent {
                     continue
                 }
                 catalog.register(check: check)
+                fileCheckIDs.insert(check.id)
             case .failure(let error): Log.error("agent", "config check definition skipped: \(error)")
             }
         }
@@ -173,7 +183,9 @@ public final class Agent {
 
     /// Registers a service definition (Consul's JSON): the service, its
     /// checks and its upstreams, whose ports start listening.
-    public func registerService(_ json: JSONValue, fromFile: Bool = false) -> Result<Void, ServiceDefinition.Invalid> {
+    /// Returns the service's ID.
+    @discardableResult
+    public func registerService(_ json: JSONValue, fromFile: Bool = false) -> Result<String, ServiceDefinition.Invalid> {
         let service: Catalog.Service, checks: [Catalog.Check]
         switch ServiceDefinition.parse(json: json, scripts: scriptsAllowed(fromFile: fromFile)) {
         case .failure(let error): return .failure(error)
@@ -192,7 +204,7 @@ public final class Agent {
             }
         }
         catalog.register(service, checks: checks)
-        return .success(())
+        return .success(service.id)
     }
 
     /// Every Consul catalog lists its servers as the `consul` service (on
@@ -215,7 +227,7 @@ public final class Agent {
     public func isAgentService(_ id: String) -> Bool { !(config.server && id == Self.consulServiceID) }
 
     func scriptsAllowed(fromFile: Bool) -> Bool {
-        config.enableScriptChecks || (fromFile && config.enableLocalScriptChecks)
+        runtime.enableScriptChecks || (fromFile && runtime.enableLocalScriptChecks)
     }
 
     public enum CheckRegistrationError: Error, CustomStringConvertible, Sendable {

@@ -1,3 +1,4 @@
+import Dispatch
 import Agent
 import CSystem
 import DNSServer
@@ -67,14 +68,18 @@ enum AgentCommand {
                 https?.close()
                 loop.stop()
             }
+            let reload = Reloader(flags: flags, loop: loop, agent: agent)
+            api.onReload = { done in reload.run(done) }
             if signals >= 0 {
                 var signalCount = 0
                 loop.register(signals, events: EventLoop.readable) { _ in
                     let signo = csystem_read_signal(signals)
                     guard signo != 0 else { return }
                     if signo == SIGHUP {
-                        Log.info("agent", "caught SIGHUP: nothing to reload yet")
-                        return
+                        Log.info("agent", "caught SIGHUP: reloading the configuration")
+                        return reload.run { result in
+                            if case .failure(let error) = result { Log.error("agent", "reload failed: \(error)") }
+                        }
                     }
                     signalCount += 1
                     if signalCount > 1 {
@@ -106,4 +111,33 @@ private func raiseFileLimit() {
     guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
     limit.rlim_cur = limit.rlim_max
     _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+}
+
+/// Reads the configuration again off the loop (files are read, which may
+/// block) and applies it on the loop.
+struct Reloader: @unchecked Sendable {
+    let flags: CommandLineFlags
+    let loop: EventLoop
+    let agent: Agent
+
+    func run(_ done: @escaping (Result<Agent.ReloadReport, AgentError>) -> Void) {
+        let box = Reply(done: done)
+        DispatchQueue.global().async {
+            let result = Result { () throws(CommandLineFlags.ParseError) -> AgentConfig in
+                try AgentConfig.from(flags, hostName: HostNetwork.hostName())
+            }
+            loop.execute {
+                switch result {
+                case .success(let config):
+                    for warning in config.warnings { Log.warn("agent", warning) }
+                    box.done(.success(agent.reload(config)))
+                case .failure(let error): box.done(.failure(AgentError(error.description)))
+                }
+            }
+        }
+    }
+
+    struct Reply: @unchecked Sendable {
+        let done: (Result<Agent.ReloadReport, AgentError>) -> Void
+    }
 }

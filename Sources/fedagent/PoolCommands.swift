@@ -1,4 +1,5 @@
 import Agent
+import JSON
 
 /// `join`, `leave`, `force-leave`: one HTTP call each to the local agent.
 enum PoolCommands {
@@ -74,6 +75,22 @@ enum PoolCommands {
         } catch {
             printError(errorPrefix + "\(error)")
             return 1
+        }
+    }
+}
+
+extension PoolCommands {
+    /// `fedagent reload`: the agent re-reads its configuration files.
+    static func reload(_ arguments: [String]) -> Int32 {
+        command(arguments, specs: AgentClient.flagSpecs, usage: "fedagent reload [options]",
+                synopsis: "Triggers the agent to reload its configuration files") { client, _ in
+            let body = try client.call("PUT", "/v1/agent/reload")
+            print("Configuration reload triggered")
+            if let report = try? JSONValue.parse(body) {
+                for line in report["Applied"]?.arrayValue?.compactMap(\.stringValue) ?? [] { print("  applied: \(line)") }
+                let restart = report["NeedsRestart"]?.arrayValue?.compactMap(\.stringValue) ?? []
+                if !restart.isEmpty { print("  changed, needs a restart: \(restart.joined(separator: ", "))") }
+            }
         }
     }
 }

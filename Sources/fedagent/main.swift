@@ -8,6 +8,7 @@ let commands: [(name: String, synopsis: String, run: @Sendable ([String]) -> Int
     ("join", "Tells the local agent to join the pool", PoolCommands.join),
     ("leave", "Gracefully leaves the pool and shuts the agent down", PoolCommands.leave),
     ("force-leave", "Forces a failed member into the left state", PoolCommands.forceLeave),
+    ("reload", "Triggers the agent to reload its configuration files", PoolCommands.reload),
     ("catalog", CatalogCommands.synopsis, CatalogCommands.run),
     ("services", ServicesCommands.synopsis, ServicesCommands.run),
     ("info", InfoCommand.synopsis, InfoCommand.run),

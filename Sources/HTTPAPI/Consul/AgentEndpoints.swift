@@ -23,6 +23,22 @@ extension ConsulAPI {
         case ("self", 1):
             if let bad = Self.require(request, "GET") { return respond(bad) }
             respond(Self.json(request) { w in writeSelf(&w) })
+        case ("reload", 1):
+            if let bad = Self.require(request, "PUT") { return respond(bad) }
+            guard let onReload else { return respond(Self.text(500, "reload is not available")) }
+            onReload { result in
+                switch result {
+                // Consul answers a reload with an empty 200; the report is ours, for `fedagent reload`.
+                case .success(let report):
+                    respond(Self.json(request) { w in
+                        w.beginObject()
+                        w.field("Applied", report.applied)
+                        w.field("NeedsRestart", report.needsRestart)
+                        w.endObject()
+                    })
+                case .failure(let error): respond(Self.text(500, "Failed to reload configs: \(error.description)"))
+                }
+            }
         case ("version", 1):
             if let bad = Self.require(request, "GET") { return respond(bad) }
             respond(Self.json(request) { w in

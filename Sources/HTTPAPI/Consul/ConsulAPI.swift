@@ -9,6 +9,10 @@ public final class ConsulAPI {
     let agent: Agent
     /// Called once the agent has left after `PUT /v1/agent/leave`.
     public var onLeft: () -> Void = {}
+    /// Re-reads the configuration and applies it (set by the agent
+    /// command, which knows the flags and files); the answer is what
+    /// changed, or why the new configuration was refused.
+    public var onReload: ((_ done: @escaping (Result<Agent.ReloadReport, AgentError>) -> Void) -> Void)?
 
     let blocking: BlockingQueries
     /// Rendered catalog and health reads by request target, valid while the
