@@ -1,4 +1,5 @@
 import Agent
+import Filter
 import JSON
 import Sockets
 
@@ -63,6 +64,15 @@ public final class ConsulAPI {
             }
             return
         }
+        let filter: (FilterExpression, FilterShape)?
+        switch Self.filter(of: request) {
+        case .refused(let bad): return respond(bad)
+        case .filter(let expression, let shape): filter = (expression, shape)
+        case .none: filter = nil
+        }
+        let pretty = request.query.contains("pretty")
+        let unfiltered = respond
+        let respond: HTTPServer.Respond = filter == nil ? respond : { respond(Self.applying(filter, to: $0, pretty: pretty)) }
         let replicaRead = request.method == "GET" && Self.readsReplica(segments)
         if mayBlock, replicaRead, let indexText = request.query["index"] {
             guard let index = UInt64(indexText) else {
@@ -84,14 +94,16 @@ public final class ConsulAPI {
             let index = agent.catalog.replica.index
             // With ACLs an answer is one token's view: cached per token.
             let cacheKey = view.map { request.target + "\u{0}\($0.identity.accessorID)\u{0}\(agent.acl.store.index)" } ?? request.target
-            if let hit = rendered[cacheKey], hit.index == index { return respond(hit.response) }
             let rest = Array(segments.dropFirst(2))
+            // The answer is cached filtered: a hit costs no filtering.
+            if let hit = rendered[cacheKey], hit.index == index { return unfiltered(hit.response) }
             let store: HTTPServer.Respond = { [weak self] response in
-                if let self, response.status == 200 {
+                let answer = filter == nil ? response : Self.applying(filter, to: response, pretty: pretty)
+                if let self, answer.status == 200 {
                     if rendered.count >= Self.renderedLimit { rendered.removeAll(keepingCapacity: true) }
-                    rendered[cacheKey] = (index, response)
+                    rendered[cacheKey] = (index, answer)
                 }
-                respond(response)
+                unfiltered(answer)
             }
             return segments[1] == "catalog" ? routeCatalog(request, rest, store) : routeHealth(request, rest, store)
         }
