@@ -109,4 +109,12 @@ import Testing
         let fits = String(repeating: "(", count: 60) + "a" + String(repeating: ")", count: 60)
         #expect(try LinearRegex(fits).matches("xax"))
     }
+
+    @Test func filterMatches_usesTheRegex() throws {
+        #expect(try evaluate("Name matches `^web-[0-9]+$`", on: #"{"Name":"web-12"}"#))
+        #expect(try evaluate("Name not matches `^web-[0-9]+$`", on: #"{"Name":"web-x"}"#))
+        #expect(try evaluate(#"Name matches "^web\\d$""#, on: #"{"Name":"web1"}"#))
+        #expect(try evaluate("Name matches web", on: #"{"Name":"my-web-1"}"#))
+        #expect(parseFailure("Name matches `(?=x)`")?.contains("lookahead") == true)
+    }
 }
