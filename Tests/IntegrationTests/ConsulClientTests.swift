@@ -25,6 +25,7 @@ extension Integration {
                 }
                 let ip = try LoopbackBlock.pick(count: 1, thirdOctets: [76, 86, 96, 106, 116], ports: h.ports)[0]
                 let agent = h.addAgent(name: "pyc1", ip: ip, retryJoin: [])
+                agent.command = [h.binary] + agent.arguments + ["-enable-script-checks"]
                 try h.start(agent)
                 try h.eventually("\(agent.name) answers HTTP") {
                     let ok = (try? HTTPClient.get(agent.ip, agent.ports.http, "/v1/status/leader"))?.status == 200

@@ -82,6 +82,34 @@ def main() -> int:
     check("and then sees web as it was", [e["Service"]["ID"] for e in same] == ["web-1"], same)
     c.agent.service.deregister("db-1")
 
+    # Checks registered on their own, several on one service: a script
+    # check (the test agent enables them) and an HTTP check.
+    c.agent.service.register("api", service_id="api-1", port=9090, tags=["edge"])
+    c.agent.check.register("api script", check=consul.Check.script(["/bin/sh", "-c", "echo up"], "1s"),
+                           check_id="api-script", service_id="api-1")
+    c.agent.check.register("api http", check=consul.Check.http(f"http://{host}:{port}/v1/status/leader", "1s"),
+                           check_id="api-http", service_id="api-1")
+    deadline = time.time() + 30
+    states = {}
+    while time.time() < deadline:
+        checks = c.agent.checks()
+        states = {k: checks.get(k, {}).get("Status") for k in ("api-script", "api-http")}
+        if states == {"api-script": "passing", "api-http": "passing"}:
+            break
+        time.sleep(0.2)
+    check("script and HTTP checks registered through the client pass", states == {"api-script": "passing", "api-http": "passing"}, states)
+    check("the script's output is the check's", c.agent.checks()["api-script"]["Output"] == "up\n", c.agent.checks()["api-script"])
+    check("agent.services filter", set(c.agent.services(filter_expr='Service == "api"')) == {"api-1"},
+          c.agent.services(filter_expr='Service == "api"'))
+    _, edge = c.health.service("api", filter_expr='"edge" in Service.Tags and Checks.CheckID == "api-http"')
+    check("health.service filter", [e["Service"]["ID"] for e in edge] == ["api-1"], edge)
+    _, none = c.catalog.service("api", filter_expr="ServicePort != 9090")
+    check("catalog.service filter", none == [], none)
+    c.agent.check.deregister("api-script")
+    check("check deregister", "api-script" not in c.agent.checks() and "api-http" in c.agent.checks(), c.agent.checks())
+    check("agent.reload", c.agent.reload() is not False)
+    c.agent.service.deregister("api-1")
+
     c.agent.service.deregister("web-1")
     check("deregister removes the service", "web-1" not in c.agent.services())
     _, leftover = c.catalog.service("web")
