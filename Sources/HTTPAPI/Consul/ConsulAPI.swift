@@ -64,6 +64,12 @@ public final class ConsulAPI {
             }
             return
         }
+        let replicaRead = request.method == "GET" && Self.readsReplica(segments)
+        // A cached answer (filtered, if asked) needs no parsing of the filter.
+        if replicaRead, !(mayBlock && request.query["index"] != nil),
+           let hit = rendered[cacheKey(request)], hit.index == agent.catalog.replica.index {
+            return respond(hit.response)
+        }
         let filter: (FilterExpression, FilterShape)?
         switch Self.filter(of: request) {
         case .refused(let bad): return respond(bad)
@@ -73,7 +79,6 @@ public final class ConsulAPI {
         let pretty = request.query.contains("pretty")
         let unfiltered = respond
         let respond: HTTPServer.Respond = filter == nil ? respond : { respond(Self.applying(filter, to: $0, pretty: pretty)) }
-        let replicaRead = request.method == "GET" && Self.readsReplica(segments)
         if mayBlock, replicaRead, let indexText = request.query["index"] {
             guard let index = UInt64(indexText) else {
                 return respond(Self.text(400, "Invalid index: \"\(indexText)\""))
@@ -92,8 +97,7 @@ public final class ConsulAPI {
         }
         if replicaRead {
             let index = agent.catalog.replica.index
-            // With ACLs an answer is one token's view: cached per token.
-            let cacheKey = view.map { request.target + "\u{0}\($0.identity.accessorID)\u{0}\(agent.acl.store.index)" } ?? request.target
+            let cacheKey = cacheKey(request)
             let rest = Array(segments.dropFirst(2))
             // The answer is cached filtered: a hit costs no filtering.
             if let hit = rendered[cacheKey], hit.index == index { return unfiltered(hit.response) }
@@ -122,6 +126,12 @@ public final class ConsulAPI {
         case "acl": routeACL(request, rest, respond)
         default: respond(Self.notFound())
         }
+    }
+
+    /// Where a replica read's answer is cached. With ACLs an answer is one
+    /// token's view: cached per token.
+    private func cacheKey(_ request: HTTPRequest) -> String {
+        view.map { request.target + "\u{0}\($0.identity.accessorID)\u{0}\(agent.acl.store.index)" } ?? request.target
     }
 
     /// The target with the request's token as `?token=` when it came in a
