@@ -83,7 +83,8 @@ public final class ConsulAPI {
             if let hit = rendered[cacheKey], hit.index == index { return respond(hit.response) }
             let rest = Array(segments.dropFirst(2))
             let store: HTTPServer.Respond = { [weak self] response in
-                if let self, response.status == 200 {
+                // A `?near=` answer's order follows coordinates, which move without the index.
+                if let self, response.status == 200, request.query["near"] == nil {
                     if rendered.count >= Self.renderedLimit { rendered.removeAll(keepingCapacity: true) }
                     rendered[cacheKey] = (index, response)
                 }
@@ -103,6 +104,7 @@ public final class ConsulAPI {
         case "status": routeStatus(request, rest, respond)
         case "operator": routeOperator(request, rest, respond)
         case "acl": routeACL(request, rest, respond)
+        case "coordinate": routeCoordinate(request, rest, respond)
         default: respond(Self.notFound())
         }
     }
