@@ -74,6 +74,16 @@ public final class GossipPool {
 
     public var members: [SWIM.Member] { instance.members }
 
+    /// This node's network coordinate, and the last one heard of each member.
+    public var coordinate: Vivaldi.Coordinate { instance.coordinate }
+    public func coordinate(of member: String) -> Vivaldi.Coordinate? { instance.coordinate(of: member) }
+
+    /// Replaces a member's coordinate (`SWIM.Instance.setCoordinate`).
+    @discardableResult
+    public func setCoordinate(_ coordinate: Vivaldi.Coordinate, of member: String) throws(Vivaldi.Rejection) -> Bool {
+        try instance.setCoordinate(coordinate, of: member)
+    }
+
     /// Joins through the given addresses; `completion` gets how many answered.
     public func join(_ addresses: [Endpoint], completion: @escaping (Int, [String]) -> Void) {
         guard !addresses.isEmpty else { return completion(0, []) }

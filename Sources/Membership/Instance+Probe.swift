@@ -63,7 +63,8 @@ extension SWIM.Instance {
         } catch {
             return "dropped \(packet.count)-byte packet from \(sender): \(error)"
         }
-        for message in messages { handle(message, from: sender, now: now, &out) }
+        let companions = SWIM.Companions(messages)
+        for message in messages { handle(message, from: sender, now: now, companions, &out) }
         return nil
     }
 
@@ -73,17 +74,18 @@ extension SWIM.Instance {
         return out
     }
 
-    mutating func handle(_ message: SWIM.Message, from sender: Endpoint, now: Instant, _ out: inout [Directive]) {
+    mutating func handle(_ message: SWIM.Message, from sender: Endpoint, now: Instant,
+                         _ companions: SWIM.Companions, _ out: inout [Directive]) {
         switch message {
         case .ping(let ping):
             // A ping meant for a previous owner of this address is not ours to answer.
             guard ping.target == name, !isLeaving else { return }
-            answer(ping, to: sender, &out)
+            answer(ping, to: sender, withCoordinate: sharesCoordinate(asked: companions.coordinateRequested), &out)
             compareViews(ping.senderLiveMembers, with: sender, now: now, &out)
         case .indirectPing(let request):
             relay(request, requester: sender, now: now, &out)
         case .ack(let sequence, let liveMembers):
-            handleAck(sequence, now: now, &out)
+            handleAck(sequence, now: now, reported: companions.coordinate, &out)
             compareViews(liveMembers, with: sender, now: now, &out)
         case .nack(let sequence):
             if probe?.sequence == sequence { probe?.nacks += 1 }
@@ -95,6 +97,8 @@ extension SWIM.Instance {
             handleDead(accusation, now: now, &out)
         case .user(let bytes):
             out.append(.userMessage(bytes))
+        case .coordinateRequest, .coordinate:
+            break  // read with the ping or ack they came with (`Companions`)
         }
     }
 
@@ -102,22 +106,21 @@ extension SWIM.Instance {
 
     /// Acks a ping. If the prober's view of us is stale (an older
     /// incarnation, or a suspicion) the ack carries our alive message, so
-    /// a refutation that gossip failed to deliver still arrives.
-    mutating func answer(_ ping: SWIM.Ping, to sender: Endpoint, _ out: inout [Directive]) {
+    /// a refutation that gossip failed to deliver still arrives. The ack
+    /// of a direct probe carries our coordinate when `withCoordinate`.
+    mutating func answer(_ ping: SWIM.Ping, to sender: Endpoint, withCoordinate: Bool, _ out: inout [Directive]) {
         let known = ping.targetIncarnation
-        // UInt32.max: a relay's ping, which carries no view.
-        guard known != UInt32.max, ping.suspectsTarget || known != incarnation else {
-            return send(.ack(sequence: ping.sequence, liveMembers: UInt32(liveCount)), to: sender, &out)
+        var head: [SWIM.Message] = [.ack(sequence: ping.sequence, liveMembers: UInt32(liveCount))]
+        // UInt32.max: a relay's ping, which carries no view (and whose round trip nobody uses).
+        guard known != UInt32.max else { return send(head, to: sender, &out) }
+        if withCoordinate { head.append(.coordinate(vivaldi.coordinate)) }
+        if ping.suspectsTarget || known != incarnation {
+            if known > incarnation || (ping.suspectsTarget && known == incarnation) {
+                refute(observed: known)
+            }
+            head.append(.alive(selfAlive))
         }
-        if known > incarnation || (ping.suspectsTarget && known == incarnation) {
-            refute(observed: known)
-        }
-        let head = [SWIM.WireCodec.encode(.ack(sequence: ping.sequence, liveMembers: UInt32(liveCount))),
-                    SWIM.WireCodec.encode(.alive(selfAlive))]
-        let used = head.reduce(0) { $0 + $1.count + 2 }
-        let budget = settings.packetSize - SWIM.WireCodec.compoundOverhead(parts: 0) - used
-        let extra = broadcasts.take(budget: budget, overheadPerMessage: 2, limit: retransmitLimit)
-        out.append(.send(SWIM.WireCodec.packet(head + extra), to: sender))
+        send(head, to: sender, &out)
     }
 
     /// Picks the next member in randomized round-robin order and pings it.
@@ -153,7 +156,8 @@ extension SWIM.Instance {
         let message = SWIM.Ping(sequence: sequence, target: target.name, source: name,
                                 targetIncarnation: target.incarnation, suspectsTarget: target.status == .suspect,
                                 senderLiveMembers: UInt32(liveCount))
-        send(.ping(message), to: target.address, &out)
+        let asks = asksForCoordinate(of: target.name, now: now)
+        send(asks ? [.ping(message), .coordinateRequest] : [.ping(message)], to: target.address, &out)
     }
 
     /// At the end of a probe interval: an unanswered target becomes suspect.
@@ -193,7 +197,8 @@ extension SWIM.Instance {
              to: request.targetAddress, &out)
     }
 
-    mutating func handleAck(_ sequence: UInt32, now: Instant, _ out: inout [Directive]) {
+    mutating func handleAck(_ sequence: UInt32, now: Instant, reported: Vivaldi.Coordinate? = nil,
+                            _ out: inout [Directive]) {
         if let relay = relays.removeValue(forKey: sequence) {
             send(.ack(sequence: relay.originalSequence, liveMembers: 0), to: relay.requester, &out)
             return
@@ -201,7 +206,11 @@ extension SWIM.Instance {
         guard var p = probe, p.sequence == sequence, !p.acked else { return }
         p.acked = true
         probe = p
-        if !p.indirectSent, let i = index[p.target] { nodes[i].roundTrip = now - p.sentAt }
+        // Only a direct exchange measures the path to the target (Serf's NotifyPingComplete).
+        guard !p.indirectSent, let i = index[p.target] else { return }
+        let rtt = now - p.sentAt
+        nodes[i].roundTrip = rtt
+        observeRoundTrip(to: p.target, rtt, reported: reported)
     }
 
     /// Anti-entropy on demand: every ping and ack says how many live

@@ -32,6 +32,12 @@ extension SWIM {
         var random: SeededRandom
         var sequence: UInt32 = 0
         var userBroadcastCounter: UInt64 = 0
+        /// Our network coordinate and the last coordinate each member sent
+        /// us (members only: dropped with the member).
+        var vivaldi: Vivaldi.Client
+        var peerCoordinates: [String: Vivaldi.Coordinate] = [:]
+        var nextCoordinateRefreshAt: Instant
+        public internal(set) var coordinateRejections = 0
 
         var nextProbeAt: Instant
         var nextGossipAt: Instant
@@ -68,6 +74,9 @@ extension SWIM {
             self.meta = Array(meta.prefix(settings.metaLimit))
             self.awareness = Awareness(maximum: settings.awarenessMaxMultiplier)
             self.random = SeededRandom(seed: seed)
+            // Its own stream, so adding coordinates left the protocol's draws as they were.
+            self.vivaldi = Vivaldi.Client(settings: settings.vivaldi, seed: seed ^ 0x7669_7661_6c64_6921)
+            nextCoordinateRefreshAt = now + settings.coordinateRefreshInterval
             // Stagger the first probe and push/pull so that agents started
             // together do not move in lockstep.
             var r = random
@@ -144,6 +153,8 @@ extension SWIM {
             }
             nodes.removeLast()
             suspicions[gone.name] = nil
+            peerCoordinates[gone.name] = nil
+            vivaldi.forget(gone.name)
         }
 
         mutating func setStatus(_ i: Int, _ status: Status, now: Instant) {
@@ -184,10 +195,16 @@ extension SWIM {
 
         /// Sends `message` with as many queued updates piggybacked as fit.
         mutating func send(_ message: Message, to target: Endpoint, _ out: inout [Directive]) {
-            let head = WireCodec.encode(message)
-            let budget = settings.packetSize - WireCodec.compoundOverhead(parts: 1) - head.count
+            send([message], to: target, &out)
+        }
+
+        /// Sends `messages` in one packet, then as many queued updates as fit.
+        mutating func send(_ messages: [Message], to target: Endpoint, _ out: inout [Directive]) {
+            let head = messages.map(WireCodec.encode)
+            let used = head.reduce(0) { $0 + $1.count }
+            let budget = settings.packetSize - WireCodec.compoundOverhead(parts: head.count) - used
             let extra = broadcasts.take(budget: budget, overheadPerMessage: 2, limit: retransmitLimit)
-            out.append(.send(WireCodec.packet([head] + extra), to: target))
+            out.append(.send(WireCodec.packet(head + extra), to: target))
         }
     }
 }

@@ -14,6 +14,11 @@ extension SWIM {
         case user = 8
         case compound = 9
         case pushPull = 10
+        /// Rides in a compound with a ping: "put your coordinate in the ack".
+        /// Peers that predate it skip it (unknown kinds in a compound are).
+        case coordinateRequest = 11
+        /// The sender's network coordinate, in a compound with its ack.
+        case coordinate = 12
     }
 
     /// The first byte of every packet and push/pull frame. Version 1 is
@@ -68,6 +73,26 @@ extension SWIM {
         case suspect(Accusation)
         case dead(Accusation)
         case user([UInt8])
+        case coordinateRequest
+        case coordinate(Vivaldi.Coordinate)
+    }
+
+    /// What the other messages of a packet say about its ping or ack:
+    /// whether the ping asks for our coordinate, and the coordinate that
+    /// came with an ack (memberlist's ack payload, for Serf's coordinates).
+    struct Companions {
+        var coordinateRequested = false
+        var coordinate: Vivaldi.Coordinate?
+
+        init(_ messages: [Message]) {
+            for message in messages {
+                switch message {
+                case .coordinateRequest: coordinateRequested = true
+                case .coordinate(let c): coordinate = c
+                default: break
+                }
+            }
+        }
     }
 
     /// One member's row in a push/pull exchange.

@@ -50,6 +50,22 @@ extension SWIM {
         public var metaLimit: Int = 512
         /// TCP push/pull connect and exchange timeout.
         public var tcpTimeout: Duration
+        /// Network coordinates, computed from the round trips of direct probes.
+        public var vivaldi = Vivaldi.Settings()
+        /// Serf sends its coordinate in every ack; we send it when asked.
+        /// A probe asks its target for a fresh coordinate when it has none
+        /// of it, and otherwise at most once per this interval (whichever
+        /// member is probed then): about 60 bytes per interval per agent.
+        /// Between refreshes each probe updates our coordinate against the
+        /// last one we have of its target.
+        public var coordinateRefreshInterval: Duration = .seconds(15)
+        /// While its coordinate's error estimate is above
+        /// `coordinateSettledError`, for at most its first this-many
+        /// updates (a fresh start), a node asks on every probe and puts
+        /// its coordinate in every ack, as Serf does: coordinates converge
+        /// only against peers' current positions, not remembered ones.
+        public var coordinateWarmupUpdates = 300
+        public var coordinateSettledError = 0.05
 
         /// memberlist's DefaultLANConfig.
         public static var lan: Settings {
@@ -74,6 +90,8 @@ extension SWIM {
             s.pushPullInterval = .seconds(60)
             s.tcpTimeout = .seconds(30)
             s.reconnectInterval = .seconds(30)
+            s.coordinateRefreshInterval = .seconds(30)
+            s.coordinateWarmupUpdates = 120
             return s
         }
 

@@ -28,6 +28,14 @@ extension SWIM {
                 w.u8(Kind.dead.rawValue); w.u32(d.incarnation); w.shortString(d.name); w.shortString(d.from)
             case .user(let bytes):
                 w.u8(Kind.user.rawValue); w.blob16(bytes)
+            case .coordinateRequest:
+                w.u8(Kind.coordinateRequest.rawValue)
+            case .coordinate(let c):
+                // Float32 is plenty (seconds, to well under a microsecond)
+                // and keeps the message at 46 bytes with 8 dimensions.
+                w.u8(Kind.coordinate.rawValue); w.u8(UInt8(min(c.vector.count, 255)))
+                for x in c.vector.prefix(255) { w.u32(Float(x).bitPattern) }
+                for x in [c.error, c.adjustment, c.height] { w.u32(Float(x).bitPattern) }
             }
             return w.bytes
         }
@@ -102,6 +110,17 @@ extension SWIM {
                 message = .dead(Accusation(incarnation: try r.u32(), name: try r.shortString(), from: try r.shortString()))
             case .user:
                 message = .user(try r.blob16())
+            case .coordinateRequest:
+                message = .coordinateRequest
+            case .coordinate:
+                // Any bits decode (NaN and infinities too): whether a
+                // coordinate is usable is the instance's call.
+                func f() throws(DecodeError) -> Double { Double(Float(bitPattern: try r.u32())) }
+                let count = Int(try r.u8())
+                var vector: [Double] = []
+                vector.reserveCapacity(count)
+                for _ in 0..<count { vector.append(try f()) }
+                message = .coordinate(Vivaldi.Coordinate(vector: vector, error: try f(), adjustment: try f(), height: try f()))
             case .compound, .pushPull:
                 throw .invalid("\(kind) is not allowed here")
             }

@@ -25,6 +25,9 @@ public struct Simulator {
     public var lossRate = 0.0
     public var minDelay: Duration = .milliseconds(1)
     public var maxDelay: Duration = .milliseconds(5)
+    /// A fixed one-way delay per link (a latency matrix), added to the
+    /// random `minDelay...maxDelay` part; nil means none.
+    public var linkLatency: ((_ from: Int, _ to: Int) -> Duration)?
     /// Nodes in different groups cannot reach each other; nil means one network.
     public var partition: [Int: Int]?
     private var random: SWIM.SeededRandom
@@ -204,10 +207,10 @@ public struct Simulator {
                 packetsSent += 1
                 bytesSent += bytes.count
                 guard reachable(id, to), Double.random(in: 0..<1, using: &random) >= lossRate else { continue }
-                queue.push(now + delay(), .packet(bytes, from: id, to: to))
+                queue.push(now + delay(id, to), .packet(bytes, from: id, to: to))
             case .pushPull(let target, let join):
                 guard let to = byAddress[target] else { continue }
-                queue.push(now + delay() + delay(), .pushPull(from: id, to: to, join: join))
+                queue.push(now + delay(id, to) + delay(to, id), .pushPull(from: id, to: to, join: join))
             case .event(let event):
                 nodes[id].events.append(event)
             case .userMessage:
@@ -225,9 +228,10 @@ public struct Simulator {
         queue.push(wake, .wake(id))
     }
 
-    private mutating func delay() -> Duration {
+    private mutating func delay(_ from: Int, _ to: Int) -> Duration {
         let span = (maxDelay - minDelay).nanoseconds
-        return minDelay + .nanoseconds(span > 0 ? Int64.random(in: 0...span, using: &random) : 0)
+        let jitter = minDelay + .nanoseconds(span > 0 ? Int64.random(in: 0...span, using: &random) : 0)
+        return (linkLatency?(from, to) ?? .zero) + jitter
     }
 
     public func reachable(_ a: Int, _ b: Int) -> Bool {

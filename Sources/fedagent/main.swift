@@ -12,6 +12,7 @@ let commands: [(name: String, synopsis: String, run: @Sendable ([String]) -> Int
     ("catalog", CatalogCommands.synopsis, CatalogCommands.run),
     ("services", ServicesCommands.synopsis, ServicesCommands.run),
     ("info", InfoCommand.synopsis, InfoCommand.run),
+    ("rtt", RTTCommand.synopsis, RTTCommand.run),
     ("keygen", KeyringCommands.keygenSynopsis, KeyringCommands.keygen),
     ("keyring", KeyringCommands.keyringSynopsis, KeyringCommands.keyring),
     ("tls", TLSCommands.synopsis, TLSCommands.run),

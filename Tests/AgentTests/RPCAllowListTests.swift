@@ -14,6 +14,7 @@ import Testing
             "/v1/catalog/datacenters", "/v1/catalog/nodes?dc=dc2", "/v1/catalog/services?dc=dc2&index=5&wait=1s",
             "/v1/catalog/service/web?dc=dc2&tag=v1", "/v1/catalog/node/n1?dc=dc2", "/v1/health/service/web?dc=dc2&passing",
             "/v1/health/node/n1", "/v1/health/checks/web", "/v1/health/state/critical", "/v1/catalog/service/a%2Fb",
+            "/v1/coordinate/datacenters",
         ]
         for target in reads {
             #expect(RPCAllowList.refusal(of: Self.http("GET", target)) == nil, "\(target)")
@@ -40,6 +41,8 @@ import Testing
             Self.http("GET", "/v1/catalog/service"), Self.http("GET", "/v1/catalog/nodes/x"), Self.http("GET", "//v1/catalog/nodes"),
             Self.http("GET", "http://x/v1/catalog/nodes"), Self.http("GET", "v1/catalog/nodes"), Self.http("GET", ""),
             Self.http("GET", "/v1/catalog/nodes", "{}"), Self.http("get", "/v1/catalog/nodes"),
+            Self.http("PUT", "/v1/coordinate/update", #"{"Node":"n1","Coord":{"Vec":[0,0,0,0,0,0,0,0]}}"#),
+            Self.http("GET", "/v1/coordinate/nodes"), Self.http("GET", "/v1/coordinate/node/n1"),
             Self.http("GET", "/v1/%63atalog/nodes"), Self.http("GET", "/v1/catalog/%6eodes"), Self.http("GET", "/v2/catalog/nodes"),
         ]
         for request in forbidden {

@@ -16,6 +16,10 @@ import Testing
         .suspect(SWIM.Accusation(incarnation: 5, name: "api", from: "web-1")),
         .dead(SWIM.Accusation(incarnation: 6, name: "api", from: "api")),
         .user(Array("hello".utf8)),
+        .coordinateRequest,
+        // Values a Float32 holds exactly: the wire carries 32-bit floats.
+        .coordinate(Vivaldi.Coordinate(vector: [0.25, -0.5, 0, 0, 0.125, 0, 0, 1], error: 1.5, adjustment: -0.0625,
+                                       height: 0.03125)),
     ]
 
     @Test func everyMessageRoundTrips() throws {

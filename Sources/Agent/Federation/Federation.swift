@@ -8,7 +8,7 @@ import Sockets
 /// a live server of the target datacenter, whose own HTTP API or DNS
 /// responder answers from its catalog. Loop-confined.
 public final class Federation {
-    private unowned let agent: Agent
+    unowned let agent: Agent
     private var loop: EventLoop { agent.loop }
     /// The WAN pool (servers only), members named `node.dc`.
     public private(set) var wan: GossipPool?
@@ -197,19 +197,25 @@ public final class Federation {
     }
 
     /// Every datacenter the WAN pool knows, nearest first: ours, then by
-    /// the median round trip of the probes to its servers, then by name.
+    /// the median estimated round trip to its servers from our WAN
+    /// coordinate (Consul's order), else of the probes to them, then by name.
     public func knownDatacenters() -> [String] {
         let own = agent.config.datacenter
         var trips: [String: [Duration]] = [own: []]
+        var estimates: [String: [Duration]] = [:]
+        let origin = wan?.coordinate
         // A datacenter whose servers all left is gone (Consul keeps listing
         // it, consul #5881); one whose servers failed is only unreachable.
         for m in wan?.members ?? [] where m.status != .left {
             guard let dc = MemberTags.decode(m.meta).first(where: { $0.0 == "dc" })?.1 else { continue }
             trips[dc, default: []] += m.roundTrip.map { [$0] } ?? []
+            if let estimate = wan?.coordinate(of: m.name).flatMap({ origin?.distance(to: $0) }) {
+                estimates[dc, default: []].append(estimate)
+            }
         }
         func median(_ dc: String) -> Duration {
             if dc == own { return .zero }
-            let sorted = (trips[dc] ?? []).sorted()
+            let sorted = (estimates[dc] ?? trips[dc] ?? []).sorted()
             return sorted.isEmpty ? .seconds(3600) : sorted[sorted.count / 2]
         }
         return trips.keys.sorted { (median($0), $0) < (median($1), $1) }
@@ -242,7 +248,7 @@ public final class Federation {
 
     /// Tries the servers in turn while connections fail; any answer
     /// (including a timeout, which may have run on the far side) ends it.
-    private func attempt(_ envelope: RPC.Envelope, on servers: [Endpoint], of dc: String, timeout: Duration,
+    func attempt(_ envelope: RPC.Envelope, on servers: [Endpoint], of dc: String, timeout: Duration,
                          done: @escaping (RPC.Answer) -> Void) {
         guard let server = servers.first else { return done(.failure(.noPath)) }
         client(for: server, of: dc).send(envelope, timeout: timeout) { [weak self] answer in

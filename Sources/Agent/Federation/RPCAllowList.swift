@@ -1,7 +1,7 @@
 /// What the server port answers, whoever asks: federated reads of the
 /// catalog and health (the `?dc=` forms), DNS questions, the datacenter
-/// list, and tunnels (which the gateway further limits to registered,
-/// healthy instances). Nothing else: no write of any kind, no
+/// list and its WAN coordinates, and tunnels (which the gateway further
+/// limits to registered, healthy instances). Nothing else: no write of any kind, no
 /// `/v1/agent/*`, no `/v1/operator/*`. The one place to add a request
 /// kind that federation needs (KV reads, prepared queries), on purpose.
 public enum RPCAllowList {
@@ -18,6 +18,8 @@ public enum RPCAllowList {
         // route → whether it takes a name segment
         "catalog": ["datacenters": false, "nodes": false, "services": false, "service": true, "node": true],
         "health": ["service": true, "node": true, "checks": true, "state": true],
+        // A client's servers know the WAN coordinates; the client asks them.
+        "coordinate": ["datacenters": false],
     ]
 
     /// The HTTP API splits the path on raw `/` and decodes each segment

@@ -66,6 +66,7 @@ extension ConsulAPI {
             .filter { Self.matchesNodeMeta(request, $0) }
         // The service list is filtered by service only, as Consul's is.
         records = view?.filter(records, nodes: path != ["services"]) ?? records
+        records = sortedNear(request, records)
         switch (path.first ?? "", path.count) {
         case ("datacenters", 1):
             agent.federation.forward(.datacenters, to: agent.config.datacenter) { answer in

@@ -103,7 +103,8 @@ public final class ConsulAPI {
             if let hit = rendered[cacheKey], hit.index == index { return unfiltered(hit.response) }
             let store: HTTPServer.Respond = { [weak self] response in
                 let answer = filter == nil ? response : Self.applying(filter, to: response, pretty: pretty)
-                if let self, answer.status == 200 {
+                // A `?near=` answer's order follows coordinates, which move without the index.
+                if let self, answer.status == 200, request.query["near"] == nil {
                     if rendered.count >= Self.renderedLimit { rendered.removeAll(keepingCapacity: true) }
                     rendered[cacheKey] = (index, answer)
                 }
@@ -124,6 +125,7 @@ public final class ConsulAPI {
         case "status": routeStatus(request, rest, respond)
         case "operator": routeOperator(request, rest, respond)
         case "acl": routeACL(request, rest, respond)
+        case "coordinate": routeCoordinate(request, rest, respond)
         default: respond(Self.notFound())
         }
     }

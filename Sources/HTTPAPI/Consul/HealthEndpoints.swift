@@ -75,6 +75,7 @@ extension ConsulAPI {
         var records = agent.catalog.replica.records.values.sorted { $0.node < $1.node }
             .filter { Self.matchesNodeMeta(request, $0) }
         records = view?.filter(records) ?? records
+        records = sortedNear(request, records)
         switch path[0] {
         case "service": respond(healthService(request, name: path[1], records))
         case "node":
