@@ -11,7 +11,9 @@
 #   IMPLS=serf,fedagent which implementations to run, in this order; add
 #                      serf-encrypt and fedagent-encrypt for the same run with
 #                      gossip encryption (one 32-byte key, AES-256-GCM, for both);
-#                      with all four the run ends with bench/gossip_encrypt_summary.py
+#                      with all four the run ends with bench/gossip_encrypt_summary.py;
+#                      fedagent-nocoord runs with disable_coordinates, for what
+#                      network coordinates cost (compare B/s/agent with fedagent)
 #   FEDAGENT_BIN=PATH  use this binary instead of building the release one
 #   BENCH_DIR=PATH     where gossip_bench.py lives (default: ../shared/bench beside the repo)
 #
@@ -110,6 +112,11 @@ for impl in "${impls[@]}"; do
         fedagent) run python3 "$BENCH" --impl fedagent --bin "$BIN" --nodes "$NODES" --out "$out" "$@" ;;
         serf-encrypt) run python3 "$BENCH" --impl serf --nodes "$NODES" --out "$out" --agent-cmd "$SERF_CMD -encrypt $KEY" "$@" ;;
         fedagent-encrypt) run python3 "$BENCH" --impl fedagent --bin "$BIN" --nodes "$NODES" --out "$out" --agent-cmd "$FED_CMD -encrypt $KEY" "$@" ;;
+        fedagent-nocoord)
+            nocoord="$(mktemp /tmp/fedagent-nocoord-XXXXXX.json)"
+            echo '{"disable_coordinates": true}' > "$nocoord"
+            run python3 "$BENCH" --impl fedagent --bin "$BIN" --nodes "$NODES" --out "$out" --agent-cmd "$FED_CMD -config-file $nocoord" "$@"
+            rm -f "$nocoord" ;;
         *) echo "gossip.sh: unknown implementation '$impl' in IMPLS" >&2; exit 1 ;;
     esac
     outputs+=("$out")

@@ -89,8 +89,10 @@ public final class Agent {
         self.advertise = advertise
         let tags = MemberTags.lan(config: config, nodeID: nodeID)
         let encryption = try KeyringFile.encryption(for: .lan, config: config)
+        var lanSettings = SWIM.Settings.lan
+        lanSettings.coordinatesEnabled = !config.disableCoordinates
         lan = try GossipPool(label: "lan", name: config.nodeName, bind: bind, advertise: advertise,
-                             meta: MemberTags.encode(tags), settings: .lan, encryption: encryption, loop: loop)
+                             meta: MemberTags.encode(tags), settings: lanSettings, encryption: encryption, loop: loop)
         startedAt = loop.now()
         let ip = advertise.ip
         // Consul's tagged addresses: `wan` is advertise_addr_wan when set (the

@@ -61,6 +61,9 @@ public struct AgentConfig: Sendable {
     /// configuration files.
     public var enableScriptChecks = false
     public var enableLocalScriptChecks = false
+    /// Consul's `disable_coordinates`: no network coordinates (no `?near=`
+    /// order, no `rtt`), and none of their bytes in the probes.
+    public var disableCoordinates = false
     /// Consul's `dns_config`.
     public var dns = DNSSettings()
     /// Problems worth reporting that did not stop the agent (unknown keys in

@@ -134,6 +134,7 @@ private struct Reader {
             case "checks", "check": c.checkDefinitions += try objects(value, key)
             case "enable_script_checks": c.enableScriptChecks = try bool(value, key)
             case "enable_local_script_checks": c.enableLocalScriptChecks = try bool(value, key)
+            case "disable_coordinates": c.disableCoordinates = try bool(value, key)
             case "dns_config": try applyDNS(value, to: &c.dns)
             case "alt_domain":
                 let domain = try string(value, key, nonEmpty: true)

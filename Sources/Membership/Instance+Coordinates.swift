@@ -58,10 +58,13 @@ extension SWIM.Instance {
 
     /// Whether our ack carries our coordinate: when asked, and unasked
     /// while we are new and moving fast.
-    func sharesCoordinate(asked: Bool) -> Bool { asked || coordinateWarmingUp }
+    func sharesCoordinate(asked: Bool) -> Bool {
+        settings.coordinatesEnabled && (asked || coordinateWarmingUp)
+    }
 
     /// Whether the ping about to go to `target` asks for its coordinate.
     mutating func asksForCoordinate(of target: String, now: Instant) -> Bool {
+        guard settings.coordinatesEnabled else { return false }
         if peerCoordinates[target] == nil || coordinateWarmingUp { return true }
         guard now >= nextCoordinateRefreshAt else { return false }
         nextCoordinateRefreshAt = now + settings.coordinateRefreshInterval
@@ -72,6 +75,7 @@ extension SWIM.Instance {
     /// target's coordinate if it sent one. An unusable coordinate (NaN,
     /// infinite, another dimensionality) is counted and changes nothing.
     mutating func observeRoundTrip(to target: String, _ rtt: Duration, reported: Vivaldi.Coordinate?) {
+        guard settings.coordinatesEnabled else { return }
         if let reported {
             do throws(Vivaldi.Rejection) {
                 try vivaldi.check(reported)

@@ -52,6 +52,9 @@ extension SWIM {
         public var tcpTimeout: Duration
         /// Network coordinates, computed from the round trips of direct probes.
         public var vivaldi = Vivaldi.Settings()
+        /// Off (`disable_coordinates`): probes neither ask for nor carry
+        /// coordinates, and round trips move nothing (Serf's DisableCoordinates).
+        public var coordinatesEnabled = true
         /// Serf sends its coordinate in every ack; we send it when asked.
         /// A probe asks its target for a fresh coordinate when it has none
         /// of it, and otherwise at most once per this interval (whichever

@@ -89,6 +89,22 @@ import Testing
         #expect(me.coordinateUpdates == 2, "a plain ack still updates against the coordinate we have")
     }
 
+    @Test func disabledCoordinatesNeitherAskNorAnswerNorMove() throws {
+        var settings = SWIM.Settings.lan  // warming up: would ask and share on every probe
+        settings.coordinatesEnabled = false
+        var me = Self.instance(settings: settings)
+        let ping = SWIM.Ping(sequence: 5, target: "me", source: "peer", targetIncarnation: 0)
+        let acked = T.sent(me.receive(Self.packet([.ping(ping), .coordinateRequest]), from: T.address(2), now: T.t0))
+        #expect(acked.first?.0 == .ack(sequence: 5, liveMembers: 2))
+        #expect(!acked.contains { if case .coordinate = $0.0 { true } else { false } })
+        let (probe, messages, at) = try #require(Self.nextPing(&me, after: T.t0))
+        #expect(!messages.contains(.coordinateRequest))
+        _ = me.receive(Self.packet([.ack(sequence: probe.sequence, liveMembers: 2), .coordinate(Self.far)]),
+                       from: T.address(2), now: at + .milliseconds(20))
+        #expect(me.coordinate(of: "peer") == nil)
+        #expect(me.coordinateUpdates == 0)
+    }
+
     @Test func unusableCoordinatesInAcksAreCountedAndChangeNothing() throws {
         var me = Self.instance(settings: Self.settled)
         var now = T.t0

@@ -116,8 +116,10 @@ public final class Federation {
         }
         let tags = MemberTags.wan(config: config, nodeID: agent.nodeID)
         let encryption = try KeyringFile.encryption(for: .wan, config: config)
+        var settings = SWIM.Settings.wan
+        settings.coordinatesEnabled = !config.disableCoordinates
         let pool = try GossipPool(label: "wan", name: "\(config.nodeName).\(config.datacenter)", bind: bind, advertise: advertise,
-                                  meta: MemberTags.encode(tags), settings: .wan, encryption: encryption, loop: loop)
+                                  meta: MemberTags.encode(tags), settings: settings, encryption: encryption, loop: loop)
         wan = pool
         agent.keepKeyring(of: pool, as: .wan)
         guard let rpcBind = Endpoint(ip: config.bindAddress, port: config.serverPort) else {

@@ -8,6 +8,8 @@ import Membership
 /// pool's, which a client asks a server of its datacenter for.
 extension ConsulAPI {
     func routeCoordinate(_ request: HTTPRequest, _ path: [String], _ respond: @escaping HTTPServer.Respond) {
+        // Consul's answer with `disable_coordinates`.
+        if agent.config.disableCoordinates { return respond(Self.text(401, "Coordinate support disabled")) }
         switch (path.first ?? "", path.count) {
         case ("datacenters", 1):
             if let bad = Self.require(request, "GET") { return respond(bad) }
