@@ -68,6 +68,8 @@ public final class Agent {
     public let tls: TLSMaterial
     /// ACL policies and tokens, replicated to every agent of the datacenter.
     public let acl: ACLState
+    /// User events (`/v1/event/fire`, `/v1/event/list`).
+    public let events: UserEventBus
     private let startedAt: Instant
 
     public init(config: AgentConfig, loop: EventLoop) throws {
@@ -102,10 +104,13 @@ public final class Agent {
                                      owner: config.nodeName)
         catalog = CatalogSync(local: own, pool: lan, loop: loop, dataDir: config.dataDir)
         lan.delegate = catalog
-        let checkClients = (verify: tls.checkClientContext(skipVerify: false), skip: tls.checkClientContext(skipVerify: true))
-        catalog.checkTLS = { skipVerify in skipVerify ? checkClients.skip : checkClients.verify }
+        catalog.checkTLS = tls.lazyCheckClients()
         acl = ACLState(settings: config.acl, writer: config.nodeName, dataDir: config.dataDir)
         catalog.acl = acl
+        events = UserEventBus(pool: lan, node: config.nodeName) { [unowned catalog] in
+            catalog.local.services.map { ($0.name, $0.tags) }
+        }
+        catalog.events = events
         federation = Federation(agent: self)
         keepKeyring(of: lan, as: .lan)
         try federation.start()

@@ -25,7 +25,9 @@ public struct CommandLineFlags: Sendable {
     /// `-h`, `-help` or `--help` was given.
     public private(set) var wantsHelp = false
 
-    public init(_ arguments: [String], specs: [Spec]) throws(ParseError) {
+    /// `stopAtPositional`: as Go's flag package, the first argument that is
+    /// not a flag ends the flags (`watch`'s handler keeps its own options).
+    public init(_ arguments: [String], specs: [Spec], stopAtPositional: Bool = false) throws(ParseError) {
         let byName = Dictionary(specs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         var i = 0
         while i < arguments.count {
@@ -33,6 +35,10 @@ public struct CommandLineFlags: Sendable {
             i += 1
             guard arg.hasPrefix("-"), arg != "-" else {
                 positional.append(arg)
+                if stopAtPositional {
+                    positional.append(contentsOf: arguments[i...])
+                    break
+                }
                 continue
             }
             if arg == "--" {

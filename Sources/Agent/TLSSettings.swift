@@ -1,5 +1,6 @@
 import Crypto
 import Glibc
+import Synchronization
 
 /// Consul's TLS settings (`tls.defaults`, `tls.internal_rpc`, `tls.https`,
 /// and the older top-level keys), as configured: files by path, flags.
@@ -80,6 +81,14 @@ public struct TLSMaterial: Sendable {
         try? TLSContext(role: .client, certificatePEM: pems.cert, keyPEM: pems.key, authorityPEM: pems.ca, verifyPeer: !skipVerify)
     }
 
+    /// Those contexts, each built the first time an HTTPS check asks for
+    /// it (off the loop): the verifying one reads the system's CA bundle,
+    /// 1.4 MB an agent without HTTPS checks need not hold.
+    public func lazyCheckClients() -> @Sendable (_ skipVerify: Bool) -> TLSContext? {
+        let built = LazyContexts(self)
+        return { skipVerify in built.context(skipVerify: skipVerify) }
+    }
+
     /// Reads the files and builds the contexts; errors name the file and why.
     public static func load(_ s: TLSSettings, server: Bool, httpsPort: UInt16?) throws(AgentError) -> TLSMaterial {
         guard s.isConfigured || httpsPort != nil else { return .none }
@@ -122,6 +131,22 @@ public struct TLSMaterial: Sendable {
             return material
         } catch {
             throw AgentError("tls: \(error.description)")
+        }
+    }
+}
+
+private final class LazyContexts: Sendable {
+    private let material: TLSMaterial
+    private let contexts = Mutex<[Bool: TLSContext]>([:])
+
+    init(_ material: TLSMaterial) { self.material = material }
+
+    func context(skipVerify: Bool) -> TLSContext? {
+        contexts.withLock { built in
+            if let c = built[skipVerify] { return c }
+            let c = material.checkClientContext(skipVerify: skipVerify)
+            built[skipVerify] = c
+            return c
         }
     }
 }

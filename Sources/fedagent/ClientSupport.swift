@@ -80,6 +80,12 @@ struct AgentClient {
 
     /// Sends a request; non-2xx answers become errors carrying the agent's message.
     func call(_ method: String, _ path: String, body: [UInt8]? = nil, timeout: Int = 30) throws(Failure) -> [UInt8] {
+        try exchange(method, path, body: body, timeout: timeout).body
+    }
+
+    /// `call`, with the answer's headers (`X-Consul-Index` for blocking reads).
+    func exchange(_ method: String, _ path: String, body: [UInt8]? = nil,
+                  timeout: Int = 30) throws(Failure) -> (headers: HTTPHeaders, body: [UInt8]) {
         let response: (status: Int, headers: HTTPHeaders, body: [UInt8])
         do {
             response = try HTTPClient.send(method: method, host: host, port: port, path: path, body: body,
@@ -92,7 +98,7 @@ struct AgentClient {
             let text = String(decoding: response.body, as: UTF8.self).trimmingCharacters()
             throw Failure(description: "Unexpected response code: \(response.status) (\(text))")
         }
-        return response.body
+        return (response.headers, response.body)
     }
 
     func callJSON(_ method: String, _ path: String) throws(Failure) -> JSONValue {

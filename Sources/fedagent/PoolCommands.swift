@@ -57,15 +57,19 @@ enum PoolCommands {
     /// Parses flags, prints help on `-h`, runs `body` with a client of the
     /// local agent, maps errors to exit 1.
     static func command(_ arguments: [String], specs: [CommandLineFlags.Spec], usage: String, synopsis: String,
+                        stopAtPositional: Bool = false,
                         _ body: (AgentClient, CommandLineFlags) throws -> Void) -> Int32 {
-        local(arguments, specs: specs, usage: usage, synopsis: synopsis) { flags in try body(try AgentClient(flags: flags), flags) }
+        local(arguments, specs: specs, usage: usage, synopsis: synopsis, stopAtPositional: stopAtPositional) { flags in
+            try body(try AgentClient(flags: flags), flags)
+        }
     }
 
     /// The same for commands that need no agent; errors get `errorPrefix`.
     static func local(_ arguments: [String], specs: [CommandLineFlags.Spec], usage: String, synopsis: String,
-                      errorPrefix: String = "", _ body: (CommandLineFlags) throws -> Void) -> Int32 {
+                      errorPrefix: String = "", stopAtPositional: Bool = false,
+                      _ body: (CommandLineFlags) throws -> Void) -> Int32 {
         do {
-            let flags = try CommandLineFlags(arguments, specs: specs)
+            let flags = try CommandLineFlags(arguments, specs: specs, stopAtPositional: stopAtPositional)
             if flags.wantsHelp {
                 print("Usage: \(usage)\n\n  \(synopsis).\n\nOptions:\n\n" + CommandLineFlags.usage(specs))
                 return 0

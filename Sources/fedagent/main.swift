@@ -13,6 +13,8 @@ let commands: [(name: String, synopsis: String, run: @Sendable ([String]) -> Int
     ("services", ServicesCommands.synopsis, ServicesCommands.run),
     ("info", InfoCommand.synopsis, InfoCommand.run),
     ("rtt", RTTCommand.synopsis, RTTCommand.run),
+    ("event", EventCommand.synopsis, EventCommand.run),
+    ("watch", WatchCommand.synopsis, WatchCommand.run),
     ("keygen", KeyringCommands.keygenSynopsis, KeyringCommands.keygen),
     ("keyring", KeyringCommands.keyringSynopsis, KeyringCommands.keyring),
     ("tls", TLSCommands.synopsis, TLSCommands.run),

@@ -22,7 +22,7 @@ public final class CatalogSync: GossipPoolDelegate {
     var specs: [String: Catalog.CheckSpec] = [:]
     var thresholds: [String: Catalog.StatusThresholds] = [:]
     /// The TLS client of HTTPS checks (the agent's CA and certificate).
-    public var checkTLS: (_ skipVerify: Bool) -> TLSContext? = { _ in nil }
+    public var checkTLS: @Sendable (_ skipVerify: Bool) -> TLSContext? = { _ in nil }
     /// The newest version announced by a notice, by node: a notice is
     /// passed on and acted on once.
     private var noticed: [String: UInt64] = [:]
@@ -51,7 +51,12 @@ public final class CatalogSync: GossipPoolDelegate {
         /// kind, id, version: fetch it by push/pull with the writer.
         case acl = 4
         case aclNotice = 5
+        /// A user event (`UserEvent.encoded`).
+        case event = 6
     }
+
+    /// User events riding this gossip (set by the agent).
+    var events: UserEventBus?
 
     /// The ACL state riding this gossip (set by the agent).
     var acl: ACLState? {
@@ -288,6 +293,8 @@ public final class CatalogSync: GossipPoolDelegate {
             pool.broadcast(user: bytes, key: "acl:" + key)
             guard let member = pool.instance.member(named: writer), member.status != .left else { return }
             pool.sync(with: member.address)
+        case .event:
+            events?.received(Array(bytes.dropFirst()))
         case .removal:
             var r = ByteReader(bytes, from: 1)
             guard let node = try? r.string16(), (try? r.string16()) != nil, let version = try? r.u64() else { return }

@@ -1,4 +1,5 @@
 import Crypto
+import Dispatch
 import Sockets
 
 extension CheckProbe {
@@ -9,7 +10,8 @@ extension CheckProbe {
     /// The timeout covers the whole exchange, redirects included. The
     /// output keeps the start of the body.
     public static func http(_ url: String, spec: Catalog.CheckSpec = Catalog.CheckSpec(), timeout: Duration, loop: EventLoop,
-                            tls: @escaping (_ skipVerify: Bool) -> TLSContext? = { _ in nil }, completion: @escaping Completion) {
+                            tls: @escaping @Sendable (_ skipVerify: Bool) -> TLSContext? = { _ in nil },
+                            completion: @escaping Completion) {
         guard let parsed = URL(url) else { return completion(.critical, "invalid HTTP check URL \(url)") }
         let exchange = HTTPExchange(url: url, spec: spec, loop: loop, tls: tls, completion: completion)
         exchange.deadline = loop.schedule(after: timeout) { [weak exchange] in
@@ -23,14 +25,15 @@ extension CheckProbe {
         let url: String
         let spec: Catalog.CheckSpec
         let loop: EventLoop
-        let tls: (Bool) -> TLSContext?
+        /// May build the context (reading the CA bundle): called off the loop.
+        let tls: @Sendable (Bool) -> TLSContext?
         let once: Once
         var deadline: TimerID?
         private var redirects = 0
         private var method = "GET"
         private var connection: TCPConnection?
 
-        init(url: String, spec: Catalog.CheckSpec, loop: EventLoop, tls: @escaping (Bool) -> TLSContext?,
+        init(url: String, spec: Catalog.CheckSpec, loop: EventLoop, tls: @escaping @Sendable (Bool) -> TLSContext?,
              completion: @escaping Completion) {
             self.url = url
             self.spec = spec
@@ -57,14 +60,25 @@ extension CheckProbe {
 
         func request(_ target: URL, method: String, body: String) {
             self.method = method
-            CheckProbe.resolve(target.host, port: target.port, loop: loop) { [self] endpoint in
-                guard deadline != nil else { return }
-                guard let endpoint else { return fail("dial tcp: lookup \(target.host): no such host") }
-                send(to: endpoint, target, method: method, body: body)
+            guard target.secure else { return resolve(target, method: method, body: body, context: nil) }
+            let (tls, skip, loop) = (tls, spec.tlsSkipVerify, loop)
+            let box = UncheckedBox(self)
+            DispatchQueue.global().async {
+                let context = tls(skip)
+                loop.execute { box.value.resolve(target, method: method, body: body, context: context) }
             }
         }
 
-        private func send(to endpoint: Endpoint, _ target: URL, method: String, body: String) {
+        private func resolve(_ target: URL, method: String, body: String, context: TLSContext?) {
+            guard deadline != nil else { return }
+            CheckProbe.resolve(target.host, port: target.port, loop: loop) { [self] endpoint in
+                guard deadline != nil else { return }
+                guard let endpoint else { return fail("dial tcp: lookup \(target.host): no such host") }
+                send(to: endpoint, target, method: method, body: body, context: context)
+            }
+        }
+
+        private func send(to endpoint: Endpoint, _ target: URL, method: String, body: String, context: TLSContext?) {
             let conn: TCPConnection
             do {
                 conn = try TCPConnection.connect(to: endpoint, loop: loop, timeout: .seconds(3600))
@@ -74,7 +88,7 @@ extension CheckProbe {
             connection = conn
             if target.secure {
                 let serverName = spec.tlsServerName.isEmpty ? target.host : spec.tlsServerName
-                guard let context = tls(spec.tlsSkipVerify),
+                guard let context,
                       let session = try? TLSSession(context: context, hostname: spec.tlsSkipVerify ? nil : serverName) else {
                     return fail("tls: cannot set up a TLS client")
                 }

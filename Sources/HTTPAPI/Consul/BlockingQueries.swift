@@ -2,7 +2,8 @@ import Agent
 import Sockets
 
 /// Consul's blocking queries (`?index=N&wait=5m`): a read whose index is
-/// the current one is parked until the catalog changes or the wait ends.
+/// the current one is parked until the catalog (or the event list) changes
+/// or the wait ends.
 /// On a change the owner re-renders the read and parks it again if its
 /// answer is unchanged, so a watcher of one service is not woken by every
 /// other service's news. Waiters are closures in a table with one loop
@@ -43,9 +44,9 @@ final class BlockingQueries {
         waiters[id] = Waiter(timer: timer, resume: resume)
     }
 
-    /// The catalog changed: every waiter is answered, once the current
-    /// handler has finished (never re-entrantly).
-    func catalogChanged() {
+    /// What the waiters wait on changed: every waiter is answered, once
+    /// the current handler has finished (never re-entrantly).
+    func changed() {
         guard !wakeScheduled, !waiters.isEmpty else { return }
         wakeScheduled = true
         loop.schedule(after: .zero) { [weak self] in

@@ -16,6 +16,8 @@ public final class ConsulAPI {
     public var onReload: ((_ done: @escaping (Result<Agent.ReloadReport, AgentError>) -> Void) -> Void)?
 
     let blocking: BlockingQueries
+    /// Blocking `/v1/event/list` reads, woken by new events.
+    let eventWaiters: BlockingQueries
     /// Rendered catalog and health reads by request target, valid while the
     /// replica's index is unchanged: a read-mostly catalog answers repeated
     /// reads without rendering them again.
@@ -28,7 +30,9 @@ public final class ConsulAPI {
     public init(agent: Agent) {
         self.agent = agent
         blocking = BlockingQueries(loop: agent.loop)
-        agent.catalog.observeChanges { [weak self] in self?.blocking.catalogChanged() }
+        eventWaiters = BlockingQueries(loop: agent.loop)
+        agent.catalog.observeChanges { [weak self] in self?.blocking.changed() }
+        agent.events.observe { [weak self] in self?.eventWaiters.changed() }
         agent.federation.serveHTTP = { [weak self] method, target, body, reply in
             guard let self else { return }
             handle(HTTPRequest(method: method, target: target, body: body), { reply(Self.forwarded($0)) }, mayBlock: true)
@@ -36,7 +40,7 @@ public final class ConsulAPI {
     }
 
     /// Blocking queries parked now (for stats and tests).
-    public var parkedQueries: Int { blocking.count }
+    public var parkedQueries: Int { blocking.count + eventWaiters.count }
 
     public func handle(_ request: HTTPRequest, _ respond: @escaping HTTPServer.Respond) {
         handle(request, respond, mayBlock: true)
@@ -126,6 +130,7 @@ public final class ConsulAPI {
         case "operator": routeOperator(request, rest, respond)
         case "acl": routeACL(request, rest, respond)
         case "coordinate": routeCoordinate(request, rest, respond)
+        case "event": routeEvent(request, rest, respond)
         default: respond(Self.notFound())
         }
     }

@@ -4,8 +4,10 @@ Usage: python3 consul_acl_check.py SERVER_HOST SERVER_PORT CLIENT1_HOST CLIENT1_
 The agents run with acl.enabled and default_policy "deny". Prints one line
 per check and exits non-zero at the first failure.
 """
+import json
 import sys
 import time
+import urllib.request
 import uuid
 
 import consul
@@ -74,6 +76,22 @@ def main() -> int:
     check("an unknown token is ACLPermissionDenied: ACL not found", why is not None and "ACL not found" in why, why)
     why = denied(lambda: reader.acl.policy.create("mine", rules={"service_prefix": {"": {"policy": "write"}}}))
     check("a token without acl:write cannot create a policy", why is not None and "acl:write" in why, why)
+
+    why = denied(lambda: reader.event.fire("deploy", body="x"))
+    check("an event without event:write is ACLPermissionDenied", why is not None and "event:write" in why, why)
+    fired = manager2.event.fire("deploy", body="y")
+
+    def events(host, port, token):
+        # py-consul's event.list sends no token (it is always anonymous): the list is read directly.
+        request = urllib.request.Request(f"http://{host}:{port}/v1/event/list", headers={"X-Consul-Token": token})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return [e["ID"] for e in json.load(answer)]
+
+    eventually("the management token's event reaches client1's list",
+               lambda: (fired["ID"] in events(*client1, secret), events(*client1, secret)))
+    check("a token without event:read lists no events", events(*client1, token["SecretID"]) == [])
+    _, anonymous_events = stranger.event.list()
+    check("nor does the anonymous token (py-consul's event.list)", anonymous_events == [], anonymous_events)
 
     manager.acl.token.delete(token["AccessorID"])
     eventually("a deleted token stops working on client2",

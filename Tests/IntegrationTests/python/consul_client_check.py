@@ -110,6 +110,24 @@ def main() -> int:
     check("agent.reload", c.agent.reload() is not False)
     c.agent.service.deregister("api-1")
 
+    # Network coordinates and user events, through the client's own API.
+    _, nodes = c.coordinate.nodes()
+    mine = [n for n in nodes if n["Node"] == me]
+    check("coordinate.nodes has this node's 8-dimensional coordinate", len(mine) == 1 and len(mine[0]["Coord"]["Vec"]) == 8, nodes)
+    _, node = c.coordinate.node(me)
+    check("coordinate.node", [n["Node"] for n in node] == [me], node)
+    moved = dict(mine[0]["Coord"], Height=0.0125)
+    check("coordinate.update", c.coordinate.update(me, moved) is True)
+    _, node = c.coordinate.node(me)
+    check("the update shows", abs(node[0]["Coord"]["Height"] - 0.0125) < 1e-9, node)
+    index, before = c.event.list(name="py-deploy")
+    check("event.list starts empty", before == [], before)
+    fired = c.event.fire("py-deploy", body="build 7", service="^web$")
+    check("event.fire answers the event's ID", len(fired.get("ID", "")) == 36, fired)
+    index2, events = c.event.list(name="py-deploy", index=index, wait="30s")
+    check("a blocking event.list returns with the new event",
+          [(e["ID"], e["Payload"]) for e in events] == [(fired["ID"], b"build 7")] and index2 != index, events)
+
     c.agent.service.deregister("web-1")
     check("deregister removes the service", "web-1" not in c.agent.services())
     _, leftover = c.catalog.service("web")
