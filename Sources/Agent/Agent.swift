@@ -65,9 +65,12 @@ public final class Agent {
     /// The WAN pool (servers) and requests for other datacenters.
     public private(set) var federation: Federation!
     /// TLS contexts of the server port, the servers it dials and HTTPS.
-    public let tls: TLSMaterial
+    public internal(set) var tls: TLSMaterial
     /// ACL policies and tokens, replicated to every agent of the datacenter.
     public let acl: ACLState
+    /// Applies a reload's `dns_config` and recursors to the DNS interface
+    /// (set by the agent command when DNS is on).
+    public var onReloadDNS: ((AgentConfig) -> Void)?
     /// User events (`/v1/event/fire`, `/v1/event/list`).
     public let events: UserEventBus
     private let startedAt: Instant

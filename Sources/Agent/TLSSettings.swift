@@ -56,7 +56,7 @@ public struct TLSMaterial: Sendable {
     /// The HTTPS API's side (when an HTTPS port is set).
     public let https: TLSContext?
     /// The agent's own certificate, for `/v1/agent/self` and expiry warnings.
-    public let certificate: Certificate?
+    public private(set) var certificate: Certificate?
     /// The files' contents, for the client side of HTTPS health checks.
     var pems: (ca: String?, cert: String?, key: String?) = (nil, nil, nil)
 
@@ -87,6 +87,22 @@ public struct TLSMaterial: Sendable {
     public func lazyCheckClients() -> @Sendable (_ skipVerify: Bool) -> TLSContext? {
         let built = LazyContexts(self)
         return { skipVerify in built.context(skipVerify: skipVerify) }
+    }
+
+    /// A reload: `new`'s certificates, keys and CA move into these
+    /// contexts (connections opened from now on use them) when TLS is on
+    /// and off in the same places; false, and nothing changes, otherwise
+    /// (that needs a restart).
+    public mutating func adopt(_ new: TLSMaterial) -> Bool {
+        func sameShape(_ a: TLSContext?, _ b: TLSContext?) -> Bool { (a == nil) == (b == nil) }
+        guard sameShape(rpcServer, new.rpcServer), sameShape(rpcClient, new.rpcClient), sameShape(https, new.https),
+              rpcRequired == new.rpcRequired, verifyServerHostname == new.verifyServerHostname else { return false }
+        for (old, fresh) in [(rpcServer, new.rpcServer), (rpcClient, new.rpcClient), (https, new.https)] {
+            if let old, let fresh { old.adopt(fresh) }
+        }
+        certificate = new.certificate
+        pems = new.pems
+        return true
     }
 
     /// Reads the files and builds the contexts; errors name the file and why.

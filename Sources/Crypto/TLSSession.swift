@@ -1,4 +1,5 @@
 import COpenSSL
+import Synchronization
 import Sockets
 
 public struct TLSError: Error, CustomStringConvertible, Sendable {
@@ -25,8 +26,11 @@ public struct TLSError: Error, CustomStringConvertible, Sendable {
 /// forward-secret AEAD suites only, no renegotiation or compression; a
 /// certificate and key; the CA that peers must chain to.
 public final class TLSContext: @unchecked Sendable {
-    // Immutable after init; libssl allows one SSL_CTX to serve many threads.
-    let ctx: OpaquePointer
+    // libssl allows one SSL_CTX to serve many threads; a reload swaps in
+    // another (`adopt`), and sessions already made keep their own reference.
+    private let current: Mutex<Handle>
+    /// The SSL_CTX pointer, handed between threads only under the mutex.
+    private struct Handle: @unchecked Sendable { var ctx: OpaquePointer }
     public enum Role: Sendable { case server, client }
     public let role: Role
 
@@ -40,7 +44,7 @@ public final class TLSContext: @unchecked Sendable {
         guard OpenSSL.ready, let ctx = SSL_CTX_new(role == .server ? TLS_server_method() : TLS_client_method()) else {
             throw TLSError.fromQueue("cannot create a TLS context")
         }
-        self.ctx = ctx
+        current = Mutex(Handle(ctx: ctx))
         self.role = role
         guard copenssl_ctx_set_min_tls12(ctx) == 1,
               SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20") == 1 else {
@@ -82,7 +86,27 @@ public final class TLSContext: @unchecked Sendable {
         SSL_CTX_set_verify(ctx, mode, nil)
     }
 
-    deinit { SSL_CTX_free(ctx) }
+    deinit { current.withLock { SSL_CTX_free($0.ctx) } }
+
+    /// Takes `other`'s settings (a reload's new certificate, key or CA):
+    /// sessions made from now on use them, those open keep theirs.
+    public func adopt(_ other: TLSContext) {
+        guard other !== self else { return }
+        let next = other.current.withLock { handle in
+            SSL_CTX_up_ref(handle.ctx)
+            return handle
+        }
+        current.withLock { handle in
+            SSL_CTX_free(handle.ctx)
+            handle = next
+        }
+    }
+
+    /// A new SSL object of the current settings (it holds its own reference).
+    func makeSSL() -> OpaquePointer? {
+        let made: Handle? = current.withLock { handle in SSL_new(handle.ctx).map { Handle(ctx: $0) } }
+        return made?.ctx
+    }
 }
 
 /// One TLS connection as a state machine over memory (swift-nio-ssl's
@@ -102,7 +126,7 @@ public final class TLSSession {
     /// `hostname`: for a client, the name the server's certificate must
     /// carry (and the SNI sent).
     public init(context: TLSContext, hostname: String? = nil) throws(TLSError) {
-        guard let ssl = SSL_new(context.ctx), let input = BIO_new(BIO_s_mem()), let output = BIO_new(BIO_s_mem()) else {
+        guard let ssl = context.makeSSL(), let input = BIO_new(BIO_s_mem()), let output = BIO_new(BIO_s_mem()) else {
             throw TLSError.fromQueue("cannot create a TLS session")
         }
         self.ssl = ssl

@@ -8,6 +8,8 @@ import Synchronization
 public final class DNSInterface: Sendable {
     public let endpoint: Endpoint
     private let loop: EventLoop
+    private let server: LoopBound<DNSServer>
+    private let holder: DNSSnapshotHolder
 
     /// Binds the server (on the DNS thread) and returns once it listens,
     /// or throws what the bind threw. Call on the agent's loop thread.
@@ -22,12 +24,12 @@ public final class DNSInterface: Sendable {
         let remote = remoteDatacenters(agent)
         serveOtherDatacenters(agent, settings: settings, holder: holder)
         let loop = try EventLoop.startThread()
-        let outcome = Mutex<Result<Endpoint, SocketError>?>(nil)
+        let outcome = Mutex<Result<LoopBound<DNSServer>, SocketError>?>(nil)
         loop.execute {
             do throws(SocketError) {
                 let server = try DNSServer(bind: bind, settings: settings, recursors: recursors,
                                            recursorTimeout: timeout, remote: remote, holder: holder, loop: loop)
-                outcome.withLock { $0 = .success(server.endpoint) }
+                outcome.withLock { $0 = .success(LoopBound(value: server)) }
             } catch {
                 outcome.withLock { $0 = .failure(error) }
             }
@@ -36,7 +38,8 @@ public final class DNSInterface: Sendable {
         while true {
             if let result = outcome.withLock({ $0 }) {
                 switch result {
-                case .success(let endpoint): return DNSInterface(endpoint: endpoint, loop: loop)
+                case .success(let server):
+                    return DNSInterface(endpoint: server.value.endpoint, loop: loop, server: server, holder: holder)
                 case .failure(let error):
                     loop.stop()
                     throw error
@@ -46,12 +49,34 @@ public final class DNSInterface: Sendable {
         }
     }
 
-    private init(endpoint: Endpoint, loop: EventLoop) {
+    private init(endpoint: Endpoint, loop: EventLoop, server: LoopBound<DNSServer>, holder: DNSSnapshotHolder) {
         self.endpoint = endpoint
         self.loop = loop
+        self.server = server
+        self.holder = holder
     }
 
     public func stop() { loop.stop() }
+
+    /// A reload: `dns_config` and `recursors` from `config` take effect on
+    /// the DNS thread and for queries from other datacenters (the domains
+    /// and the port stay: they need a restart). Call on the agent's loop.
+    public func reload(_ config: AgentConfig, agent: Agent) {
+        var effective = config
+        (effective.domain, effective.altDomain) = (agent.config.domain, agent.config.altDomain)
+        let settings = DNSResponderSettings(config: effective)
+        let recursors = config.recursors.compactMap { Endpoint(parsing: $0, defaultPort: 53) }
+        let timeout = GoDuration.parse(config.dns.recursorTimeout) ?? .seconds(2)
+        Self.serveOtherDatacenters(agent, settings: settings, holder: holder)
+        let server = server
+        loop.execute {
+            do throws(SocketError) {
+                try server.value.apply(settings: settings, recursors: recursors, recursorTimeout: timeout)
+            } catch {
+                Log.error("dns", "reload: cannot reach the new recursors: \(error)")
+            }
+        }
+    }
 
     /// Queries for other datacenters leave through the agent's federation,
     /// on the agent's loop.

@@ -50,7 +50,7 @@ public final class DNSServer {
     private var forwarder: DNSForwarder?
     private let remote: DNSRemote?
     private var connections = 0
-    private let batch: DatagramBatch
+    private var batch: DatagramBatch
     /// The loop's handlers hold the server until `close()`.
     private var keepSelfAlive: DNSServer?
 
@@ -89,6 +89,17 @@ public final class DNSServer {
         }
         loop.register(udp.fd, events: EventLoop.readable) { [unowned self] _ in readDatagrams() }
         keepSelfAlive = self
+    }
+
+    /// A reload's new `dns_config` and recursors: answers from now on use
+    /// them (the answer cache goes with the old responder); queries
+    /// waiting on the old recursors are dropped, as if they had timed out.
+    func apply(settings: DNSResponderSettings, recursors: [Endpoint], recursorTimeout: Duration) throws(SocketError) {
+        let next = recursors.isEmpty ? nil : try DNSForwarder(recursors: recursors, timeout: recursorTimeout, loop: loop)
+        forwarder?.close()
+        forwarder = next
+        responder = DNSResponder(settings: settings, seed: UInt64(truncatingIfNeeded: Instant.monotonicNow().nanoseconds))
+        if settings.maxUDPSize > batch.slot { batch = DatagramBatch(slot: settings.maxUDPSize) }
     }
 
     public func close() {

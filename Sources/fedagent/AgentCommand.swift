@@ -58,6 +58,7 @@ enum AgentCommand {
             if config.dnsPort != 0 {
                 let publisher = DNSSnapshotPublisher(agent: agent)
                 let dns = try DNSInterface.start(agent: agent, holder: publisher.holder)
+                agent.onReloadDNS = { [unowned agent] new in dns.reload(new, agent: agent) }
                 dnsPublisher = publisher
                 Log.info("agent", "DNS on \(dns.endpoint) (UDP and TCP), domain \(config.domain)")
             }
@@ -123,15 +124,23 @@ struct Reloader: @unchecked Sendable {
     func run(_ done: @escaping (Result<Agent.ReloadReport, AgentError>) -> Void) {
         let box = Reply(done: done)
         DispatchQueue.global().async {
-            let result = Result { () throws(CommandLineFlags.ParseError) -> AgentConfig in
-                try AgentConfig.from(flags, hostName: HostNetwork.hostName())
+            // The files (configuration, certificates) are read here, off the loop.
+            let result = Result { () throws(AgentError) -> (AgentConfig, TLSMaterial) in
+                let config: AgentConfig
+                do {
+                    config = try AgentConfig.from(flags, hostName: HostNetwork.hostName())
+                } catch {
+                    throw AgentError("\(error)")
+                }
+                return (config, try TLSMaterial.load(config.tls, server: config.server, httpsPort: config.httpsPort))
             }
+            let loaded = UncheckedResult(result)
             loop.execute {
-                switch result {
-                case .success(let config):
+                switch loaded.value {
+                case .success(let (config, tls)):
                     for warning in config.warnings { Log.warn("agent", warning) }
-                    box.done(.success(agent.reload(config)))
-                case .failure(let error): box.done(.failure(AgentError(error.description)))
+                    box.done(.success(agent.reload(config, tls: tls)))
+                case .failure(let error): box.done(.failure(error))
                 }
             }
         }
@@ -139,5 +148,11 @@ struct Reloader: @unchecked Sendable {
 
     struct Reply: @unchecked Sendable {
         let done: (Result<Agent.ReloadReport, AgentError>) -> Void
+    }
+
+    /// AgentConfig holds JSON values that are not Sendable; handed over once.
+    struct UncheckedResult: @unchecked Sendable {
+        let value: Result<(AgentConfig, TLSMaterial), AgentError>
+        init(_ value: Result<(AgentConfig, TLSMaterial), AgentError>) { self.value = value }
     }
 }

@@ -85,6 +85,35 @@ struct TLSSessionTests {
         #expect(!posing.0.isEstablished)
     }
 
+    @Test("a context that adopts another's certificate (a reload) hands it to new sessions; an open session keeps its own")
+    func adoptedCertificates() throws {
+        let pki = try PKI(), rotated = try PKI()
+        func server(_ leaf: Certificates.Issued, _ ca: Certificates.Issued) throws -> TLSContext {
+            try TLSContext(role: .server, certificatePEM: leaf.certificatePEM, keyPEM: leaf.keyPEM,
+                           authorityPEM: ca.certificatePEM, verifyPeer: false)
+        }
+        let context = try server(pki.server, pki.ca)
+        let client = try TLSContext(role: .client, certificatePEM: nil, keyPEM: nil, authorityPEM: nil, verifyPeer: false)
+        let before = try TLSSession(context: context)
+        let fresh = try server(rotated.server, rotated.ca)
+        context.adopt(fresh)
+        let after = try TLSSession(context: context)
+        for (session, issuer, other) in [(before, pki.ca, rotated.ca), (after, rotated.ca, pki.ca)] {
+            let c = try TLSSession(context: client)
+            _ = Self.pump(c, session)
+            #expect(c.isEstablished && session.isEstablished)
+            let seen = try #require(c.peerCertificate)
+            #expect(seen.isSigned(by: try Certificate(pem: issuer.certificatePEM)))
+            #expect(!seen.isSigned(by: try Certificate(pem: other.certificatePEM)))
+        }
+        // The adopted settings outlive the context they came from.
+        withExtendedLifetime(fresh) {}
+        let later = try TLSSession(context: context)
+        let c = try TLSSession(context: client)
+        _ = Self.pump(c, later)
+        #expect(c.isEstablished)
+    }
+
     @Test("plaintext and garbage to a TLS server fail the session without a trap; a key that does not match its certificate is refused")
     func garbage() throws {
         let pki = try PKI()

@@ -100,6 +100,26 @@ extension Integration {
                     if port == 8501 { problems.removeAll { $0 == "no accepted cipher listed" } }
                     h.check(problems.isEmpty, "sslscan \(ip):\(port): \(problems)\n\(scan.stdout)")
                 }
+                // Rotation: new files under the same names, a reload, and new
+                // connections get the new certificate (no restart).
+                func served(_ port: Int) throws -> String {
+                    let r = try h.run("/usr/bin/openssl", ["s_client", "-connect", "\(ip):\(port)", "-CAfile", pki.caFile,
+                                                           "-cert", clientCert, "-key", clientKey], label: "openssl", timeout: 20)
+                    let lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+                    guard let start = lines.firstIndex(of: "-----BEGIN CERTIFICATE-----"),
+                          let end = lines[start...].firstIndex(of: "-----END CERTIFICATE-----") else { return "" }
+                    return lines[start...end].joined(separator: "\n")
+                }
+                func pem(_ path: String) -> String { FileIO.readText(path).trimmingCharacters(in: "\n") }
+                h.check(try served(8501) == pem(cert), "HTTPS serves the certificate of the file")
+                let (nextCert, nextKey) = try pki.issue(server: true, dc: "dc1", name: "gw1-next", ipAddresses: [ip])
+                h.check(rename(nextCert, cert) == 0 && rename(nextKey, key) == 0, "rotated the files")
+                let reload = try h.fedagent(["reload"], environment: environment)
+                h.check(reload.status == .exited(0) && reload.stdout.contains("certificates, keys and CA reloaded")
+                        && !reload.stdout.contains("needs a restart"), "reload applies the new certificate: \(reload)")
+                for port in [8501, 8300] {
+                    h.check(try served(port) == pem(cert), "port \(port) serves the rotated certificate after the reload")
+                }
                 try h.requireRunning([gw1])
             }
         }

@@ -43,6 +43,15 @@ extension Integration {
                 try h.eventually("SIGHUP reloads too") { (services() == ["api", "db"], "\(services())") }
                 h.check(agent.pid.map { kill($0, 0) == 0 } ?? false, "the agent is still running after SIGHUP")
 
+                // dns_config changes without a restart: the node TTL DNS answers with.
+                func nodeTTL() -> Int? { (try? h.dig(agent, "rl1.node.consul", "A"))?.answer.first?.ttl }
+                h.check(nodeTTL() == 0, "Consul's default node TTL is 0: \(String(describing: nodeTTL()))")
+                write(#"{"services": [{"name": "api", "port": 81}, {"name": "db", "port": 5432}], "dns_config": {"node_ttl": "42s"}}"#)
+                let dns = try h.fedagent(["reload", "-http-addr", agent.httpAddress])
+                h.check(dns.status == .exited(0) && dns.stdout.contains("dns_config") && !dns.stdout.contains("needs a restart"),
+                        "dns_config is applied, not deferred: \(dns)")
+                try h.eventually("DNS answers with the new node TTL") { (nodeTTL() == 42, "\(String(describing: nodeTTL()))") }
+
                 write(#"{"services": [{"name": "#)
                 let bad = try HTTPClient.put(agent.ip, agent.ports.http, "/v1/agent/reload", body: [])
                 h.check(bad.status == 500 && bad.text.contains("Failed to reload configs"), "a broken file is refused: \(bad)")
