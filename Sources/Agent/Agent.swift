@@ -73,6 +73,8 @@ public final class Agent {
     public var onReloadDNS: ((AgentConfig) -> Void)?
     /// User events (`/v1/event/fire`, `/v1/event/list`).
     public let events: UserEventBus
+    /// `/v1/agent/metrics`: counters and gauges of every part of the agent.
+    public let metrics: MetricsRegistry
     private let startedAt: Instant
 
     public init(config: AgentConfig, loop: EventLoop) throws {
@@ -99,6 +101,7 @@ public final class Agent {
         lan = try GossipPool(label: "lan", name: config.nodeName, bind: bind, advertise: advertise,
                              meta: MemberTags.encode(tags), settings: lanSettings, encryption: encryption, loop: loop)
         startedAt = loop.now()
+        metrics = MetricsRegistry(now: startedAt)
         let ip = advertise.ip
         // Consul's tagged addresses: `wan` is advertise_addr_wan when set (the
         // address other datacenters reach, e.g. a gateway's load balancer).
@@ -121,6 +124,7 @@ public final class Agent {
         federation.restoreUpstreams(services: Set(catalog.local.services.map(\.id)))
         registerConfiguredDefinitions()
         registerConsulService()
+        startMetrics()
         catalog.observeChanges { [unowned self] in
             federation.pruneUpstreams(keeping: Set(catalog.local.services.map(\.id)))
         }

@@ -66,6 +66,8 @@ public struct AgentConfig: Sendable {
     public var disableCoordinates = false
     /// Consul's `dns_config`.
     public var dns = DNSSettings()
+    /// Consul's `telemetry`.
+    public var telemetry = TelemetrySettings()
     /// Problems worth reporting that did not stop the agent (unknown keys in
     /// configuration files), one line each.
     public var warnings: [String] = []

@@ -136,6 +136,7 @@ private struct Reader {
             case "enable_local_script_checks": c.enableLocalScriptChecks = try bool(value, key)
             case "disable_coordinates": c.disableCoordinates = try bool(value, key)
             case "dns_config": try applyDNS(value, to: &c.dns)
+            case "telemetry": try applyTelemetry(value, to: &c.telemetry)
             case "alt_domain":
                 let domain = try string(value, key, nonEmpty: true)
                 c.altDomain = domain.hasSuffix(".") ? domain : domain + "."
@@ -251,6 +252,20 @@ private struct Reader {
                         unknown(path + "." + soaKey)
                     }
                 }
+            default: unknown(path)
+            }
+        }
+    }
+
+    /// Consul's `telemetry` keys that fedagent has; the sinks it lacks
+    /// (statsd, dogstatsd, circonus...) are warned about like unknown keys.
+    private mutating func applyTelemetry(_ value: JSONValue, to t: inout TelemetrySettings) throws(Failure) {
+        for (key, v) in try object(value, "telemetry") {
+            let path = "telemetry." + key
+            switch key {
+            case "prometheus_retention_time": t.prometheusRetention = try duration(v, path)
+            case "disable_hostname": t.disableHostname = try bool(v, path)
+            case "metrics_prefix": t.metricsPrefix = try string(v, path, nonEmpty: true)
             default: unknown(path)
             }
         }

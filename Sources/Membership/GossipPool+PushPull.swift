@@ -62,6 +62,7 @@ extension GossipPool {
             return completion("\(error)")
         }
         exchanges += 1
+        wireCounters.tcpConnects += 1
         var reader = FrameReader(limit: Self.frameLimit)
         var finished = false
         func finish(_ error: String?) {
@@ -70,12 +71,14 @@ extension GossipPool {
             exchanges -= 1
             completion(error)
         }
-        connection.onConnected = { conn in
+        connection.onConnected = { [weak self] conn in
             guard let bytes = makeRequest() else {
                 finish("could not seal the request")
                 return conn.close()
             }
-            conn.write(FrameReader.frame(bytes))
+            let frame = FrameReader.frame(bytes)
+            self?.wireCounters.tcpSentBytes += frame.count
+            conn.write(frame)
         }
         connection.onBytes = { conn, bytes in
             switch reader.append(bytes) {
@@ -128,6 +131,7 @@ extension GossipPool {
             return
         }
         exchanges += 1
+        wireCounters.tcpAccepts += 1
         let connection = TCPConnection(accepted: socket, peer: peer, loop: loop, idleTimeout: instance.settings.tcpTimeout)
         var reader = FrameReader(limit: Self.frameLimit)
         var answered = false
@@ -141,7 +145,9 @@ extension GossipPool {
             case .frame(let frame):
                 answered = true
                 guard let reply = answer(frame, from: peer) else { return conn.close() }
-                conn.write(FrameReader.frame(reply))
+                let framed = FrameReader.frame(reply)
+                wireCounters.tcpSentBytes += framed.count
+                conn.write(framed)
                 conn.closeWhenFlushed()
             }
         }

@@ -34,6 +34,43 @@ public final class GossipPool {
     static let maxExchanges = 128
     static let frameLimit = 64 << 20
     public internal(set) var droppedPackets = 0
+    /// Bytes and streams on the wire (the instance counts messages).
+    var wireCounters = GossipCounters()
+    /// Everything counted for metrics, cumulative.
+    public var counters: GossipCounters {
+        var c = instance.counters
+        c.udpSentBytes = wireCounters.udpSentBytes
+        c.udpSentPackets = wireCounters.udpSentPackets
+        c.udpReceivedBytes = wireCounters.udpReceivedBytes
+        c.udpReceivedPackets = wireCounters.udpReceivedPackets
+        c.tcpSentBytes = wireCounters.tcpSentBytes
+        c.tcpConnects = wireCounters.tcpConnects
+        c.tcpAccepts = wireCounters.tcpAccepts
+        (c.memberJoins, c.memberLeaves, c.memberFailures) = (wireCounters.memberJoins, wireCounters.memberLeaves, wireCounters.memberFailures)
+        (c.memberUpdates, c.memberFlaps) = (wireCounters.memberUpdates, wireCounters.memberFlaps)
+        c.gossipTimes = wireCounters.gossipTimes
+        return c
+    }
+    /// When members failed, for Serf's flap count (pruned after a minute).
+    private var failedAt: [String: Instant] = [:]
+
+    private func countEvent(_ event: SWIM.MemberEvent) {
+        let now = loop.now()
+        switch event {
+        case .joined(let m):
+            wireCounters.memberJoins += 1
+            if let failed = failedAt.removeValue(forKey: m.name), now - failed < .seconds(60) { wireCounters.memberFlaps += 1 }
+        case .updated: wireCounters.memberUpdates += 1
+        case .left(let m):
+            wireCounters.memberLeaves += 1
+            failedAt[m.name] = nil
+        case .failed(let m):
+            wireCounters.memberFailures += 1
+            failedAt = failedAt.filter { now - $0.value < .seconds(60) }
+            failedAt[m.name] = now
+        case .reaped(let m): failedAt[m.name] = nil
+        }
+    }
     /// Keys and verify settings; the keyring changes by rotation and
     /// replication, never from on to off.
     public internal(set) var encryption: GossipEncryption
@@ -149,11 +186,14 @@ public final class GossipPool {
             case .send(let bytes, let target):
                 guard let wire = sealedForSending(bytes) else { continue }
                 _ = wire.withUnsafeBytes { udp.sendTo($0, target) }
+                wireCounters.udpSentBytes += wire.count
+                wireCounters.udpSentPackets += 1
             case .pushPull(let peer, let join):
                 exchange(with: peer, join: join) { [label] error in
                     if let error { Log.debug("memberlist.\(label)", "push/pull with \(peer) failed: \(error)") }
                 }
             case .event(let event):
+                countEvent(event)
                 delegate?.membershipChanged(event)
             case .userMessage(let bytes):
                 delegate?.userMessageReceived(bytes)
@@ -173,7 +213,9 @@ public final class GossipPool {
             guard let self else { return }
             self.wakeTimer = nil
             self.armedFor = nil
+            let started = Instant.monotonicNow()
             self.perform(self.instance.tick(now: self.loop.now()))
+            self.wireCounters.gossipTimes.record((Instant.monotonicNow() - started).seconds)
         }
     }
 
@@ -184,6 +226,8 @@ public final class GossipPool {
             let received = receiveBuffer.withUnsafeMutableBytes { udp.receiveFrom($0) }
             guard let (n, sender) = received else { break }
             guard let sender else { continue }
+            wireCounters.udpReceivedBytes += n
+            wireCounters.udpReceivedPackets += 1
             let packet: [UInt8]
             switch GossipSeal.open(Array(receiveBuffer[0..<n]), encryption) {
             case .plaintext(let bytes), .sealed(let bytes, _): packet = bytes

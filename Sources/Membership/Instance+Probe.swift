@@ -90,10 +90,13 @@ extension SWIM.Instance {
         case .nack(let sequence):
             if probe?.sequence == sequence { probe?.nacks += 1 }
         case .alive(let alive):
+            counters.aliveMessages += 1
             handleAlive(alive, now: now, &out)
         case .suspect(let accusation):
+            counters.suspectMessages += 1
             handleSuspect(accusation, now: now, &out)
         case .dead(let accusation):
+            counters.deadMessages += 1
             handleDead(accusation, now: now, &out)
         case .user(let bytes):
             out.append(.userMessage(bytes))
@@ -164,6 +167,7 @@ extension SWIM.Instance {
     mutating func finishProbe(now: Instant, _ out: inout [Directive]) {
         guard let p = probe else { return }
         probe = nil
+        if !p.acked { counters.probeTimes.record((now - p.sentAt).seconds) }
         if p.acked {
             awareness.apply(-1)
             return
@@ -206,6 +210,7 @@ extension SWIM.Instance {
         guard var p = probe, p.sequence == sequence, !p.acked else { return }
         p.acked = true
         probe = p
+        counters.probeTimes.record((now - p.sentAt).seconds)
         // Only a direct exchange measures the path to the target (Serf's NotifyPingComplete).
         guard !p.indirectSent, let i = index[p.target] else { return }
         let rtt = now - p.sentAt

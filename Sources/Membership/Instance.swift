@@ -38,6 +38,8 @@ extension SWIM {
         var peerCoordinates: [String: Vivaldi.Coordinate] = [:]
         var nextCoordinateRefreshAt: Instant
         public internal(set) var coordinateRejections = 0
+        /// What metrics report (the shell adds the bytes on the wire).
+        public internal(set) var counters = GossipCounters()
 
         var nextProbeAt: Instant
         var nextGossipAt: Instant

@@ -14,6 +14,8 @@ public struct UserEventLog: Sendable {
     /// The Lamport clock: above every time seen.
     public private(set) var clock: UInt64 = 1
     public private(set) var events: [UserEvent] = []
+    /// Events taken on first sight since start (for metrics).
+    public private(set) var received = 0
     private var seen: Set<String> = []
     private var seenOrder: [String] = []
     private var seenHead = 0
@@ -40,6 +42,7 @@ public struct UserEventLog: Sendable {
         if event.ltime &+ UInt64(Self.seenLimit) < clock { return .tooOld }
         clock = max(clock, event.ltime &+ 1)
         remember(event.id)
+        received += 1
         guard isForUs(event) else { return .new(kept: false) }
         if events.count == Self.capacity { events.removeFirst() }
         events.append(event)

@@ -23,6 +23,9 @@ extension ConsulAPI {
         case ("self", 1):
             if let bad = Self.require(request, "GET") { return respond(bad) }
             respond(Self.json(request) { w in writeSelf(&w) })
+        case ("metrics", 1):
+            if let bad = Self.require(request, "GET") { return respond(bad) }
+            respond(agentMetrics(request))
         case ("reload", 1):
             if let bad = Self.require(request, "PUT") { return respond(bad) }
             guard let onReload else { return respond(Self.text(500, "reload is not available")) }

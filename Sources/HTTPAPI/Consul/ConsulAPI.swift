@@ -43,7 +43,28 @@ public final class ConsulAPI {
     public var parkedQueries: Int { blocking.count + eventWaiters.count }
 
     public func handle(_ request: HTTPRequest, _ respond: @escaping HTTPServer.Respond) {
-        handle(request, respond, mayBlock: true)
+        // Consul's `api.http` timing by method and route (the route's first
+        // segments, so the label set stays small), and the answers by code.
+        let started = Instant.monotonicNow()
+        let route = Self.routeLabel(request.pathSegments)
+        let metrics = agent.metrics
+        handle(request, { response in
+            metrics.record(MetricKey("api.http", [("method", request.method), ("path", route)]),
+                           seconds: (Instant.monotonicNow() - started).seconds)
+            metrics.increment(MetricKey("api.http.responses", [("code", String(response.status))]))
+            respond(response)
+        }, mayBlock: true)
+    }
+
+    /// Consul's path label: the route as registered ("v1_catalog_service_"
+    /// for /v1/catalog/service/web), never the names in it.
+    static func routeLabel(_ segments: [String]) -> String {
+        guard segments.first == "v1", segments.count >= 2 else { return "other" }
+        let known = ["agent", "catalog", "health", "status", "operator", "acl", "coordinate", "event", "kv", "query", "txn", "session"]
+        guard known.contains(segments[1]) else { return "other" }
+        let fixed = segments.prefix(segments[1] == "agent" && segments.count > 3 ? 4 : 3)
+        let trimmed = fixed.map { $0.allSatisfy { ($0.isLetter || $0.isNumber) && $0.isASCII || $0 == "-" || $0 == "_" } && $0.count <= 32 ? $0 : "_" }
+        return trimmed.joined(separator: "_") + (segments.count > fixed.count ? "_" : "")
     }
 
     func handle(_ request: HTTPRequest, _ respond: @escaping HTTPServer.Respond, mayBlock: Bool) {

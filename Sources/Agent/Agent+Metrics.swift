@@ -1,0 +1,32 @@
+import Membership
+import Sockets
+
+/// The agent's metric sources: both gossip pools, the process, and
+/// whatever the HTTP API and DNS add; an interval closes every 10 s.
+extension Agent {
+    /// The host name gauges carry (nil with `telemetry.disable_hostname`).
+    var metricsHostname: String? { config.telemetry.disableHostname ? nil : HostNetwork.hostName() }
+
+    func startMetrics() {
+        let hostname = metricsHostname
+        metrics.addSource { [weak self] in
+            guard let self else { return [] }
+            var all = GossipMetrics.readings(lan, network: "lan", hostname: hostname)
+            if let wan = federation?.wan { all += GossipMetrics.readings(wan, network: "wan", hostname: hostname) }
+            all += ProcessStats.readings(hostname: hostname)
+            all.append(.gauge(MetricKey((hostname.map { $0 + "." } ?? "") + "catalog.nodes"), Double(catalog.replica.records.count)))
+            // Serf's `serf.events`: user events heard (taken here or not).
+            all.append(.counter(MetricKey("serf.events"), count: events.log.received, sum: Double(events.log.received)))
+            return all
+        }
+        scheduleMetricsRotation()
+    }
+
+    private func scheduleMetricsRotation() {
+        loop.schedule(after: MetricsRegistry.interval) { [weak self] in
+            guard let self else { return }
+            metrics.rotate(now: loop.now())
+            scheduleMetricsRotation()
+        }
+    }
+}
