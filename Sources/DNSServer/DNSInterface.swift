@@ -10,6 +10,8 @@ public final class DNSInterface: Sendable {
     private let loop: EventLoop
     private let server: LoopBound<DNSServer>
     private let holder: DNSSnapshotHolder
+    /// What the DNS thread counts (read by the agent's metrics).
+    public let counters: DNSCounters
 
     /// Binds the server (on the DNS thread) and returns once it listens,
     /// or throws what the bind threw. Call on the agent's loop thread.
@@ -25,10 +27,12 @@ public final class DNSInterface: Sendable {
         serveOtherDatacenters(agent, settings: settings, holder: holder)
         let loop = try EventLoop.startThread()
         let outcome = Mutex<Result<LoopBound<DNSServer>, SocketError>?>(nil)
+        let counters = DNSCounters()
         loop.execute {
             do throws(SocketError) {
                 let server = try DNSServer(bind: bind, settings: settings, recursors: recursors,
-                                           recursorTimeout: timeout, remote: remote, holder: holder, loop: loop)
+                                           recursorTimeout: timeout, remote: remote, holder: holder, loop: loop,
+                                           counters: counters)
                 outcome.withLock { $0 = .success(LoopBound(value: server)) }
             } catch {
                 outcome.withLock { $0 = .failure(error) }
@@ -39,7 +43,8 @@ public final class DNSInterface: Sendable {
             if let result = outcome.withLock({ $0 }) {
                 switch result {
                 case .success(let server):
-                    return DNSInterface(endpoint: server.value.endpoint, loop: loop, server: server, holder: holder)
+                    return DNSInterface(endpoint: server.value.endpoint, loop: loop, server: server, holder: holder,
+                                        counters: counters)
                 case .failure(let error):
                     loop.stop()
                     throw error
@@ -49,7 +54,9 @@ public final class DNSInterface: Sendable {
         }
     }
 
-    private init(endpoint: Endpoint, loop: EventLoop, server: LoopBound<DNSServer>, holder: DNSSnapshotHolder) {
+    private init(endpoint: Endpoint, loop: EventLoop, server: LoopBound<DNSServer>, holder: DNSSnapshotHolder,
+                 counters: DNSCounters) {
+        self.counters = counters
         self.endpoint = endpoint
         self.loop = loop
         self.server = server
@@ -57,6 +64,26 @@ public final class DNSInterface: Sendable {
     }
 
     public func stop() { loop.stop() }
+
+    /// Consul's `dns.domain_query` timing (per query, in milliseconds) and
+    /// the answers by RCODE, for `/v1/agent/metrics`.
+    public func metricReadings(node: String) -> [MetricReading] {
+        let c = counters
+        func counter(_ name: String, _ n: Int, _ labels: [(String, String)] = []) -> MetricReading {
+            .counter(MetricKey(name, labels), count: n, sum: Double(n))
+        }
+        return [
+            .timing(MetricKey("dns.domain_query", [("node", node)]), c.queryTimes),
+            counter("dns.response", c.noError.load(ordering: .relaxed), [("rcode", "NOERROR")]),
+            counter("dns.response", c.nxDomain.load(ordering: .relaxed), [("rcode", "NXDOMAIN")]),
+            counter("dns.response", c.refused.load(ordering: .relaxed), [("rcode", "REFUSED")]),
+            counter("dns.response", c.formErr.load(ordering: .relaxed), [("rcode", "FORMERR")]),
+            counter("dns.response", c.servFail.load(ordering: .relaxed), [("rcode", "SERVFAIL")]),
+            counter("dns.response", c.otherRcode.load(ordering: .relaxed), [("rcode", "other")]),
+            counter("dns.forwarded", c.forwarded.load(ordering: .relaxed)),
+            counter("dns.dropped", c.dropped.load(ordering: .relaxed)),
+        ]
+    }
 
     /// A reload: `dns_config` and `recursors` from `config` take effect on
     /// the DNS thread and for queries from other datacenters (the domains

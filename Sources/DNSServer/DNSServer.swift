@@ -51,6 +51,7 @@ public final class DNSServer {
     private let remote: DNSRemote?
     private var connections = 0
     private var batch: DatagramBatch
+    let counters: DNSCounters
     /// The loop's handlers hold the server until `close()`.
     private var keepSelfAlive: DNSServer?
 
@@ -63,8 +64,9 @@ public final class DNSServer {
 
     public init(bind: Endpoint, settings: DNSResponderSettings, recursors: [Endpoint] = [],
                 recursorTimeout: Duration = .seconds(2), remote: DNSRemote? = nil, holder: DNSSnapshotHolder,
-                loop: EventLoop) throws(SocketError) {
+                loop: EventLoop, counters: DNSCounters = DNSCounters()) throws(SocketError) {
         self.loop = loop
+        self.counters = counters
         self.remote = remote
         self.holder = holder
         responder = DNSResponder(settings: settings, seed: UInt64(truncatingIfNeeded: Instant.monotonicNow().nanoseconds))
@@ -118,6 +120,8 @@ public final class DNSServer {
         for _ in 0..<16 {
             let received = batch.receive(from: udp.fd)
             guard received > 0 else { return }
+            let started = Instant.monotonicNow()
+            var tally = DNSCounters.Tally()
             let snapshot = holder.snapshot
             var replies = 0
             for i in 0..<received {
@@ -128,17 +132,22 @@ public final class DNSServer {
                 case .reply(let bytes):
                     batch.setReply(replies, bytes: bytes, addressOf: i)
                     replies += 1
+                    tally.reply(bytes)
                 case .forward(let message):
+                    tally.forwarded += 1
                     guard let client = batch.peer(i) else { continue }
                     forward(message, original: query, to: .udp(client))
                 case .forwardToDatacenter(let dc):
+                    tally.forwarded += 1
                     guard let client = batch.peer(i) else { continue }
                     askDatacenter(dc, query, for: .udp(client))
                 case .drop:
+                    tally.dropped += 1
                     continue
                 }
             }
             batch.send(replies, on: udp.fd)
+            counters.add(tally, seconds: (Instant.monotonicNow() - started).seconds)
             if received < batch.count { return }
         }
     }
@@ -169,11 +178,21 @@ public final class DNSServer {
     }
 
     private func answerStream(_ query: [UInt8], on connection: TCPConnection) {
+        var tally = DNSCounters.Tally()
+        defer { counters.add(tally, seconds: nil) }
         switch responder.respond(to: query, snapshot: holder.snapshot, transport: .tcp) {
-        case .reply(let bytes): connection.write(Self.framed(bytes))
-        case .forward(let message): forward(message, original: query, to: .tcp(connection))
-        case .forwardToDatacenter(let dc): askDatacenter(dc, query, for: .tcp(connection))
-        case .drop: connection.close()
+        case .reply(let bytes):
+            tally.reply(bytes)
+            connection.write(Self.framed(bytes))
+        case .forward(let message):
+            tally.forwarded += 1
+            forward(message, original: query, to: .tcp(connection))
+        case .forwardToDatacenter(let dc):
+            tally.forwarded += 1
+            askDatacenter(dc, query, for: .tcp(connection))
+        case .drop:
+            tally.dropped += 1
+            connection.close()
         }
     }
 

@@ -55,6 +55,21 @@ public struct TimingRing: Sendable, Equatable {
         }
     }
 
+    /// `value` recorded `count` times (a batch's mean for each of its items).
+    public mutating func record(_ value: Double, count: Int) {
+        guard count > 0 else { return }
+        for _ in 0..<min(count, Self.capacity) {
+            if values.count < Self.capacity {
+                values.append(value)
+            } else {
+                values[head] = value
+                head = (head + 1) % Self.capacity
+            }
+        }
+        total += count
+        sum += value * Double(count)
+    }
+
     /// The values recorded after the first `seen` (at most `capacity`, oldest first).
     public func values(after seen: Int) -> [Double] {
         let fresh = min(max(total - seen, 0), values.count)

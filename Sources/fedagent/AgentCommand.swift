@@ -59,6 +59,7 @@ enum AgentCommand {
                 let publisher = DNSSnapshotPublisher(agent: agent)
                 let dns = try DNSInterface.start(agent: agent, holder: publisher.holder)
                 agent.onReloadDNS = { [unowned agent] new in dns.reload(new, agent: agent) }
+                agent.metrics.addSource { [node = config.nodeName] in dns.metricReadings(node: node) }
                 dnsPublisher = publisher
                 Log.info("agent", "DNS on \(dns.endpoint) (UDP and TCP), domain \(config.domain)")
             }

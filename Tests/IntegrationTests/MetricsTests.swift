@@ -42,7 +42,13 @@ extension Integration {
                 h.check(health?["Value"]?.doubleValue == 0, "the LAN health score gauge: \(String(describing: health))")
                 h.check(body["Timestamp"]?.stringValue?.hasSuffix(" +0000 UTC") == true, "Go's timestamp form")
 
+                _ = try h.dig(agent, "mt1.node.consul", "A")
+                _ = try h.dig(agent, "nobody.node.consul", "A")
                 let text = try HTTPClient.get(agent.ip, agent.ports.http, "/v1/agent/metrics?format=prometheus")
+                let lines = text.text.split(separator: "\n")
+                h.check(lines.contains(#"consul_dns_response{rcode="NOERROR"} 1"#) && lines.contains(#"consul_dns_response{rcode="NXDOMAIN"} 1"#)
+                        && lines.contains(#"consul_dns_domain_query_count{node="mt1"} 2"#),
+                        "DNS answers are counted by RCODE and timed: \(lines.filter { $0.contains("dns") })")
                 h.check(text.status == 200 && text.text.contains("# TYPE consul_memberlist_msg_alive counter"), "prometheus text: \(text.status)")
                 let file = h.directory + "/metrics.txt"
                 FileIO.append(file, text.text)
