@@ -1,6 +1,7 @@
 import JSON
 import Membership
 import Sockets
+import Synchronization
 
 /// One member of a pool as the HTTP API and CLI report it (Consul's shape).
 public struct MemberInfo: Sendable, Equatable {
@@ -82,6 +83,7 @@ public final class Agent {
         runtime = config
         self.loop = loop
         Log.level = config.logLevel
+        Log.json.store(config.logJSON, ordering: .relaxed)
         nodeID = try NodeIdentity.load(dataDir: config.dataDir)
         tls = try TLSMaterial.load(config.tls, server: config.server, httpsPort: config.httpsPort)
         let bindIP = config.serfLANBind ?? config.bindAddress

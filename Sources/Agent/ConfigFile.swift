@@ -113,6 +113,7 @@ private struct Reader {
             case "retry_join": c.retryJoin += try strings(value, key)
             case "retry_join_wan": c.retryJoinWAN += try strings(value, key)
             case "data_dir": c.dataDir = try string(value, key, nonEmpty: true)
+            case "log_json": c.logJSON = try bool(value, key)
             case "log_level":
                 guard let level = Log.Level(name: try string(value, key)) else {
                     throw fail(key, "one of trace, debug, info, warn, err", value)

@@ -18,6 +18,15 @@ public enum Log {
             }
         }
         public static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
+        public var name: String {
+            switch self {
+            case .trace: "trace"
+            case .debug: "debug"
+            case .info: "info"
+            case .warn: "warn"
+            case .error: "error"
+            }
+        }
         var tag: String {
             switch self {
             case .trace: "[TRACE]"
@@ -36,13 +45,78 @@ public enum Log {
         set { threshold.store(newValue.rawValue, ordering: .relaxed) }
     }
 
-    public static func enabled(_ l: Level) -> Bool { l.rawValue >= threshold.load(ordering: .relaxed) }
+    public static func enabled(_ l: Level) -> Bool {
+        l.rawValue >= threshold.load(ordering: .relaxed) || l.rawValue >= tapThreshold.load(ordering: .relaxed)
+    }
+
+    /// `-log-json` / `log_json`: one JSON object a line, as hclog writes them.
+    public static let json = Atomic<Bool>(false)
 
     public static func write(_ l: Level, _ component: String, _ message: @autoclosure () -> String) {
         guard enabled(l) else { return }
-        let line = "\(timestamp()) \(l.tag) \(component): \(message())\n"
-        var bytes = Array(line.utf8)
-        _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+        let text = message(), stamp = timestamp()
+        if l.rawValue >= threshold.load(ordering: .relaxed) {
+            var bytes = Array(line(l, component, text, stamp, json: json.load(ordering: .relaxed)).utf8)
+            _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+        }
+        if l.rawValue >= tapThreshold.load(ordering: .relaxed) {
+            let current = taps.withLock { Array($0.values) }
+            for tap in current where l >= tap.level { tap.deliver(line(l, component, text, stamp, json: tap.json)) }
+        }
+    }
+
+    static func line(_ l: Level, _ component: String, _ text: String, _ stamp: String, json: Bool) -> String {
+        guard json else { return "\(stamp) \(l.tag) \(component): \(text)\n" }
+        return "{\"@level\":\"\(l.name)\",\"@message\":\(quoted(text)),\"@module\":\(quoted(component)),\"@timestamp\":\"\(stamp)\"}\n"
+    }
+
+    static func quoted(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 {
+                    let hex = String(u.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        return out + "\""
+    }
+
+    // MARK: - Taps (`/v1/agent/monitor`)
+
+    /// Someone reading the log as it is written, at their own level.
+    public protocol Tap: AnyObject, Sendable {
+        var level: Level { get }
+        var json: Bool { get }
+        /// Called on whichever thread logged; must not block or log.
+        func deliver(_ line: String)
+    }
+
+    private static let taps = Mutex<[ObjectIdentifier: any Tap]>([:])
+    /// The lowest level any tap wants (above every level when there is none).
+    private static let tapThreshold = Atomic<Int>(Int.max)
+
+    public static func addTap(_ tap: any Tap) {
+        taps.withLock { all in
+            all[ObjectIdentifier(tap)] = tap
+            tapThreshold.store(all.values.map(\.level.rawValue).min() ?? Int.max, ordering: .relaxed)
+        }
+    }
+
+    public static func removeTap(_ tap: any Tap) {
+        taps.withLock { all in
+            all[ObjectIdentifier(tap)] = nil
+            tapThreshold.store(all.values.map(\.level.rawValue).min() ?? Int.max, ordering: .relaxed)
+        }
     }
 
     public static func trace(_ c: String, _ m: @autoclosure () -> String) { write(.trace, c, m()) }

@@ -15,6 +15,7 @@ let commands: [(name: String, synopsis: String, run: @Sendable ([String]) -> Int
     ("rtt", RTTCommand.synopsis, RTTCommand.run),
     ("event", EventCommand.synopsis, EventCommand.run),
     ("watch", WatchCommand.synopsis, WatchCommand.run),
+    ("monitor", MonitorCommand.synopsis, MonitorCommand.run),
     ("keygen", KeyringCommands.keygenSynopsis, KeyringCommands.keygen),
     ("keyring", KeyringCommands.keyringSynopsis, KeyringCommands.keyring),
     ("tls", TLSCommands.synopsis, TLSCommands.run),

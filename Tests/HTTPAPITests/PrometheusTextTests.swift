@@ -43,3 +43,30 @@ import Testing
         #expect(ConsulAPI.routeLabel(["favicon.ico"]) == "other")
     }
 }
+
+/// The streaming client's chunk reader, fed a chunked body in pieces of
+/// every size, and the server's chunk framing.
+@Suite struct ChunkStreamTests {
+    @Test func chunksSplitAnywhereReassembleAndTheLastChunkEnds() throws {
+        let body = HTTPStream.chunk(Array("first line\n".utf8)) + HTTPStream.chunk(Array(repeating: 0x78, count: 300))
+            + Array("0\r\n\r\n".utf8)
+        for piece in [1, 2, 3, 7, 64, body.count] {
+            var reader = ChunkStream()
+            var buffer: [UInt8] = [], out: [UInt8] = [], ended = false
+            var offset = 0
+            while offset < body.count && !ended {
+                buffer += body[offset..<min(offset + piece, body.count)]
+                offset += piece
+                let (data, done) = try reader.take(&buffer)
+                out += data
+                ended = done
+            }
+            #expect(ended, "piece \(piece)")
+            #expect(out == Array("first line\n".utf8) + Array(repeating: 0x78, count: 300), "piece \(piece)")
+        }
+        var reader = ChunkStream()
+        var junk = Array("zz\r\n".utf8)
+        #expect(throws: HTTPClientError.self) { _ = try reader.take(&junk) }
+        #expect(HTTPStream.chunk([]).isEmpty, "an empty chunk would end the stream")
+    }
+}

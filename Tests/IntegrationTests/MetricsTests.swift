@@ -88,6 +88,41 @@ extension Integration {
             }
         }
 
+        @Test("monitor streams lines logged after it connected, in text or JSON; a bad level is a 400; -log-json writes JSON")
+        func monitor() throws {
+            try Harness.run("monitor") { h in
+                let ip = try LoopbackBlock.pick(count: 1, thirdOctets: [157, 167, 177], ports: h.ports)[0]
+                let agent = h.addAgent(name: "mo1", ip: ip, retryJoin: [])
+                agent.command = [h.binary] + agent.arguments + ["-log-json"]
+                try h.start(agent)
+                try h.eventually("mo1 answers HTTP") {
+                    ((try? HTTPClient.get(agent.ip, agent.ports.http, "/v1/agent/self"))?.status == 200, "")
+                }
+                var monitors: [(path: String, pid: pid_t)] = []
+                for (name, flags) in [("text", ["-log-level", "info"]), ("json", ["-log-json", "-log-level", "debug"])] {
+                    let path = h.directory + "/monitor-\(name).out"
+                    let pid = try Spawn.start(h.binary, ["monitor", "-http-addr", agent.httpAddress] + flags,
+                                              environment: Spawn.environment(), stdoutPath: path, stderrPath: path)
+                    h.onTeardown { _ = Spawn.stop(pid, graceful: false) }
+                    monitors.append((path, pid))
+                }
+                // Both are connected once the agent holds their streams open: poll by logging until a line arrives.
+                try h.eventually("a line logged after the monitors connected reaches both") {
+                    h.signal(agent, SIGHUP)
+                    let text = FileIO.readText(monitors[0].path), json = FileIO.readText(monitors[1].path)
+                    return (text.contains("[INFO]  agent: caught SIGHUP: reloading the configuration")
+                            && json.contains(#""@level":"info","@message":"caught SIGHUP: reloading the configuration","@module":"agent""#),
+                            "text: \(text)\njson: \(json)")
+                }
+                let bad = try HTTPClient.get(agent.ip, agent.ports.http, "/v1/agent/monitor?loglevel=loud")
+                h.check(bad.status == 400 && bad.text.contains("Unknown log level: loud"), "a bad level: \(bad)")
+                let own = FileIO.readText(agent.logPath).split(separator: "\n").filter { $0.hasPrefix("{") }
+                h.check(own.contains { $0.contains(#""@message":"caught SIGHUP: reloading the configuration""#) },
+                        "-log-json: the agent's own log is JSON lines")
+                for m in monitors { h.check(kill(m.pid, 0) == 0, "monitor \(m.path) still streaming") }
+            }
+        }
+
         /// A TCP port free on `ip`, from `from` up.
         static func freePort(ip: String, from: Int) throws -> Int {
             for port in from..<(from + 200) where LoopbackBlock.bindError(ip, UInt16(port), type: Int32(SOCK_STREAM.rawValue)) == 0 {

@@ -70,7 +70,7 @@ extension ConsulAPI {
             return (.node, body?.value(forKeyIgnoringCase: "Node")?.stringValue ?? "", .write)
         case ("agent", "host"): return (.operator, nil, .read)
         case ("event", "fire") where rest.count == 2: return (.event, rest[1], .write)
-        case ("agent", "self"), ("agent", "metrics"), ("agent", "version"): return (.agent, node, .read)
+        case ("agent", "self"), ("agent", "metrics"), ("agent", "version"), ("agent", "monitor"): return (.agent, node, .read)
         case ("agent", "join"), ("agent", "leave"), ("agent", "reload"): return (.agent, node, .write)
         case ("agent", "force-leave"): return (.operator, nil, .write)
         case ("agent", "maintenance"): return (.node, node, .write)

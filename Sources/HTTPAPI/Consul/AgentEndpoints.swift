@@ -23,6 +23,9 @@ extension ConsulAPI {
         case ("self", 1):
             if let bad = Self.require(request, "GET") { return respond(bad) }
             respond(Self.json(request) { w in writeSelf(&w) })
+        case ("monitor", 1):
+            if let bad = Self.require(request, "GET") { return respond(bad) }
+            respond(agentMonitor(request))
         case ("metrics", 1):
             if let bad = Self.require(request, "GET") { return respond(bad) }
             respond(agentMetrics(request))

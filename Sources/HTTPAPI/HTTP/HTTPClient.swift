@@ -44,20 +44,7 @@ public enum HTTPClient {
         let deadline = timeoutSeconds > 0 ? monotonicSeconds() + Double(timeoutSeconds) : nil
         let socket = try ClientConnection.open(host: bareHost, port: port, deadline: deadline)
         defer { socket.close() }
-        let connection: any ClientStream
-        if let tls {
-            let session: TLSSession
-            do {
-                session = try TLSSession(context: tls, hostname: serverName ?? bareHost)
-            } catch {
-                throw .io("TLS: \(error)")
-            }
-            let secured = BlockingTLS(session: session, socket: socket)
-            try secured.handshake(deadline: deadline)
-            connection = secured
-        } else {
-            connection = socket
-        }
+        let connection = try secure(socket, tls: tls, serverName: serverName ?? bareHost, deadline: deadline)
         try connection.sendAll(request, deadline: deadline)
         var parser = HTTPResponseParser(requestMethod: method, limits: limits)
         var atEOF = false
@@ -72,6 +59,69 @@ public enum HTTPClient {
             if let response { return (response.status, response.headers, response.body) }
             let received = try connection.receive(deadline: deadline)
             if received.isEmpty { atEOF = true } else { parser.append(received) }
+        }
+    }
+
+    private static func secure(_ socket: ClientConnection, tls: TLSContext?, serverName: String,
+                               deadline: Double?) throws(HTTPClientError) -> any ClientStream {
+        guard let tls else { return socket }
+        let session: TLSSession
+        do {
+            session = try TLSSession(context: tls, hostname: serverName)
+        } catch {
+            throw .io("TLS: \(error)")
+        }
+        let secured = BlockingTLS(session: session, socket: socket)
+        try secured.handshake(deadline: deadline)
+        return secured
+    }
+
+    /// Sends a GET and hands the body to `onBody` as it arrives (a chunked
+    /// stream such as `/v1/agent/monitor`), until the server ends it or
+    /// `onBody` returns false; no deadline once the head has arrived. A
+    /// status other than 200 is thrown with the start of its body.
+    public static func stream(host: String, port: UInt16, path: String, headers: [(name: String, value: String)] = [],
+                              tls: TLSContext? = nil, serverName: String? = nil,
+                              onBody: ([UInt8]) -> Bool) throws(HTTPClientError) {
+        let bareHost = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        let request = try requestBytes(method: "GET", host: bareHost, port: port, path: path, body: nil, headers: headers)
+        let deadline = monotonicSeconds() + 30
+        let socket = try ClientConnection.open(host: bareHost, port: port, deadline: deadline)
+        defer { socket.close() }
+        let connection = try secure(socket, tls: tls, serverName: serverName ?? bareHost, deadline: deadline)
+        try connection.sendAll(request, deadline: deadline)
+        var buffer: [UInt8] = []
+        var headEnd: Int?
+        while headEnd == nil {
+            let received = try connection.receive(deadline: deadline)
+            guard !received.isEmpty else { throw .io("connection closed before the response head") }
+            buffer += received
+            headEnd = buffer.indices.dropLast(3).first { buffer[$0] == 0x0d && buffer[$0 + 1] == 0x0a && buffer[$0 + 2] == 0x0d && buffer[$0 + 3] == 0x0a }
+            if headEnd == nil && buffer.count > 64 * 1024 { throw .io("response head too large") }
+        }
+        let head = String(decoding: buffer[..<headEnd!], as: UTF8.self).lowercased()
+        buffer.removeFirst(headEnd! + 4)
+        let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
+        guard status == 200 else {
+            while buffer.count < 4096, let more = try? connection.receive(deadline: deadline), !more.isEmpty { buffer += more }
+            throw .io("status \(status): \(String(decoding: buffer.prefix(4096), as: UTF8.self))")
+        }
+        guard head.contains("transfer-encoding: chunked") else {
+            // A whole body: handed over as it comes, until the server closes.
+            if !buffer.isEmpty, !onBody(buffer) { return }
+            while true {
+                let more = try connection.receive(deadline: nil)
+                if more.isEmpty || !onBody(more) { return }
+            }
+        }
+        var chunks = ChunkStream()
+        while true {
+            let (data, ended) = try chunks.take(&buffer)
+            if !data.isEmpty, !onBody(data) { return }
+            if ended { return }
+            let more = try connection.receive(deadline: nil)
+            guard !more.isEmpty else { return }
+            buffer += more
         }
     }
 
@@ -263,5 +313,54 @@ private struct ClientConnection: ClientStream {
         guard setsockopt(fd, SOL_SOCKET, option, &value, socklen_t(MemoryLayout<timeval>.size)) == 0 else {
             throw .io("setsockopt: \(errnoText(errno))")
         }
+    }
+}
+
+/// Chunked framing read as it arrives: what the chunks in `buffer` carry,
+/// and whether the last chunk came.
+struct ChunkStream {
+    private var remaining: Int?  // nil: a size line is next
+    private var needsCRLF = false
+
+    mutating func take(_ buffer: inout [UInt8]) throws(HTTPClientError) -> (data: [UInt8], ended: Bool) {
+        var out: [UInt8] = []
+        while true {
+            if needsCRLF {
+                guard buffer.count >= 2 else { return (out, false) }
+                buffer.removeFirst(2)
+                needsCRLF = false
+            }
+            if let left = remaining {
+                let n = min(left, buffer.count)
+                out += buffer.prefix(n)
+                buffer.removeFirst(n)
+                if n < left {
+                    remaining = left - n
+                    return (out, false)
+                }
+                remaining = nil
+                needsCRLF = true
+                continue
+            }
+            guard let lf = buffer.firstIndex(of: 0x0a) else {
+                if buffer.count > 1024 { throw .io("chunk size line too long") }
+                return (out, false)
+            }
+            let line = String(decoding: buffer[..<lf], as: UTF8.self)
+            buffer.removeFirst(lf + 1)
+            let digits = line.split(separator: ";").first.map { $0.trimmingCharacters(in: " \r") } ?? ""
+            guard let size = Int(digits, radix: 16), size >= 0, size <= 1 << 24 else { throw .io("malformed chunk size \(line)") }
+            if size == 0 { return (out, true) }
+            remaining = size
+        }
+    }
+}
+
+private extension Substring {
+    func trimmingCharacters(in set: String) -> String {
+        var s = self
+        while let c = s.first, set.contains(c) { s.removeFirst() }
+        while let c = s.last, set.contains(c) { s.removeLast() }
+        return String(s)
     }
 }

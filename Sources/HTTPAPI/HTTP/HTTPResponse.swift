@@ -9,6 +9,9 @@ public struct HTTPResponse: Sendable {
     /// are owned by `serialize` and skipped here.
     public var headers: HTTPHeaders
     public var body: [UInt8]
+    /// A body that is written as it comes (chunked), after `body`: the
+    /// connection then serves nothing else until the stream finishes.
+    public var stream: HTTPStream?
 
     public init(status: Int = 200, reason: String? = nil, contentType: String? = nil,
                 headers: HTTPHeaders = [:], body: [UInt8] = []) {
@@ -46,7 +49,9 @@ public struct HTTPResponse: Sendable {
             output.append(contentsOf: HTTPBytes.crlf)
         }
         let bodyAllowed = !Self.statusForbidsBody(status)
-        if bodyAllowed {
+        if stream != nil {
+            output.append(contentsOf: Array("Transfer-Encoding: chunked\r\n".utf8))
+        } else if bodyAllowed {
             output.append(contentsOf: HTTPBytes.contentLength)
             appendDecimal(body.count, to: &output)
             output.append(contentsOf: HTTPBytes.crlf)
@@ -55,7 +60,9 @@ public struct HTTPResponse: Sendable {
             output.append(contentsOf: HTTPBytes.connectionClose)
         }
         output.append(contentsOf: HTTPBytes.crlf)
-        if bodyAllowed && !isResponseToHEAD {
+        if stream != nil {
+            output.append(contentsOf: HTTPStream.chunk(body))
+        } else if bodyAllowed && !isResponseToHEAD {
             output.append(contentsOf: body)
         }
     }
@@ -158,5 +165,42 @@ func appendDecimal(_ value: Int, to output: inout [UInt8]) {
             count += 1
         } while magnitude > 0
         output.append(contentsOf: scratch[(scratch.count - count)...])
+    }
+}
+
+/// The writing end of a streamed response body (`/v1/agent/monitor`):
+/// each `send` goes out as one chunk; `finish` ends the body and the
+/// connection. `onCancel` runs if the client goes away first.
+/// Loop-confined (the server's loop), like the session that owns it.
+public final class HTTPStream: @unchecked Sendable {
+    var sink: (([UInt8]) -> Void)?
+    var end: (() -> Void)?
+    public var onCancel: () -> Void = {}
+    public private(set) var isClosed = false
+
+    public init() {}
+
+    public func send(_ bytes: [UInt8]) {
+        guard !isClosed, !bytes.isEmpty else { return }
+        sink?(Self.chunk(bytes))
+    }
+
+    public func finish() {
+        guard !isClosed else { return }
+        isClosed = true
+        end?()
+        (sink, end) = (nil, nil)
+    }
+
+    func cancelled() {
+        guard !isClosed else { return }
+        isClosed = true
+        (sink, end) = (nil, nil)
+        onCancel()
+    }
+
+    static func chunk(_ bytes: [UInt8]) -> [UInt8] {
+        guard !bytes.isEmpty else { return [] }
+        return Array((String(bytes.count, radix: 16) + "\r\n").utf8) + bytes + [0x0d, 0x0a]
     }
 }

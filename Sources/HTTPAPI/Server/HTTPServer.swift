@@ -66,6 +66,7 @@ final class HTTPSession {
     private let handler: HTTPServer.Handler
     private var busy = false
     private var closed = false
+    private var stream: HTTPStream?
     var onClosed: () -> Void = {}
 
     init(connection: TCPConnection, limits: HTTPLimits, handler: @escaping HTTPServer.Handler) {
@@ -81,6 +82,8 @@ final class HTTPSession {
         }
         connection.onClose = { [self] _, _ in
             closed = true
+            stream?.cancelled()
+            stream = nil
             onClosed()
         }
     }
@@ -118,6 +121,17 @@ final class HTTPSession {
         out.reserveCapacity(response.body.count + 256)
         response.serialize(into: &out, keepAlive: keepAlive, isResponseToHEAD: isHead)
         connection.write(out)
+        if let stream = response.stream {
+            // The connection is the stream's until it ends: no more requests on it.
+            self.stream = stream
+            let connection = connection
+            stream.sink = { connection.write($0) }
+            stream.end = {
+                connection.write([0x30, 0x0d, 0x0a, 0x0d, 0x0a])  // the last chunk: "0\r\n\r\n"
+                connection.closeWhenFlushed()
+            }
+            return
+        }
         busy = false
         connection.resumeIdleTimeout()
         if !keepAlive {
