@@ -37,6 +37,8 @@ public struct AgentConfig: Sendable {
     /// `-upstream NAME[@DC]:PORT`: local ports carried to a service.
     public var upstreams: [Upstream] = []
     public var logLevel: Log.Level = .info
+    /// `ui_config.enabled` / `-ui`: the web UI at /ui/.
+    public var uiEnabled = false
     /// `log_json`: JSON log lines.
     public var logJSON = false
     /// The gossip key (`-encrypt`, `encrypt`): the first key of both
@@ -111,6 +113,7 @@ public struct AgentConfig: Sendable {
         .init("recursor", .list, "Upstream DNS server (ip or ip:port) for names outside the domain."),
         .init("upstream", .list, "NAME[@DC]:PORT: 127.0.0.1:PORT carries TCP connections to service NAME (in DC)."),
         .init("log-level", .string, "trace, debug, info, warn or err (default info)."),
+        .init("ui", .bool, "Serve the web UI at /ui/ (on with -dev; ui_config.enabled in files)."),
         .init("log-json", .bool, "Log one JSON object per line (hclog's keys), for log shippers."),
         .init("enable-script-checks", .bool, "Allow script checks from the HTTP API and files (remote code execution: off by default)."),
         .init("enable-local-script-checks", .bool, "Allow script checks from configuration files only."),
@@ -126,6 +129,7 @@ public struct AgentConfig: Sendable {
         var c = AgentConfig(nodeName: hostName)
         if flags.bool("dev") {
             c.dev = true
+            c.uiEnabled = true
             c.server = true
             c.bindAddress = "127.0.0.1"
         }
@@ -168,6 +172,7 @@ public struct AgentConfig: Sendable {
             c.upstreams.append(upstream)
         }
         if flags.has("log-json") { c.logJSON = flags.bool("log-json") }
+        if flags.has("ui") { c.uiEnabled = flags.bool("ui") }
         if let v = flags.string("log-level") {
             guard let level = Log.Level(name: v) else { throw fail("invalid value \"\(v)\" for -log-level") }
             c.logLevel = level

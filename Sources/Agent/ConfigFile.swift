@@ -114,6 +114,11 @@ private struct Reader {
             case "retry_join_wan": c.retryJoinWAN += try strings(value, key)
             case "data_dir": c.dataDir = try string(value, key, nonEmpty: true)
             case "log_json": c.logJSON = try bool(value, key)
+            case "ui_config":
+                for (uiKey, v) in try object(value, key) {
+                    if uiKey == "enabled" { c.uiEnabled = try bool(v, "ui_config.enabled") } else { unknown("ui_config." + uiKey) }
+                }
+            case "ui": c.uiEnabled = try bool(value, key)
             case "log_level":
                 guard let level = Log.Level(name: try string(value, key)) else {
                     throw fail(key, "one of trace, debug, info, warn, err", value)

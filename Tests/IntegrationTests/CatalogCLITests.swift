@@ -88,6 +88,8 @@ extension Integration {
                 let info = try Self.run(h, a1, ["info"])
                 h.check(info.status == .exited(0) && Self.lines(info.stdout).contains("agent:")
                         && info.stdout.contains("\tmembers = "), "`info` prints agent: and serf_lan: sections: \(info)")
+                h.check(Self.lines(info.stdout).contains("metrics:") && info.stdout.contains("\thealth_score_lan = 0")
+                        && info.stdout.contains("\tresident_mb = "), "`info` ends with the metrics' key figures: \(info)")
 
                 let unnamed = try Self.run(h, a1, ["services", "register", "-port", "1"])
                 h.check(unnamed.status == .exited(1) && unnamed.stderr.contains("Missing service name"),

@@ -16,6 +16,8 @@ public final class ConsulAPI {
     public var onReload: ((_ done: @escaping (Result<Agent.ReloadReport, AgentError>) -> Void) -> Void)?
 
     let blocking: BlockingQueries
+    /// Requests by method and route, answers by code (read by the agent's metrics).
+    let httpMetrics = HTTPMetrics()
     /// Blocking `/v1/event/list` reads, woken by new events.
     let eventWaiters: BlockingQueries
     /// Rendered catalog and health reads by request target, valid while the
@@ -32,6 +34,7 @@ public final class ConsulAPI {
         blocking = BlockingQueries(loop: agent.loop)
         eventWaiters = BlockingQueries(loop: agent.loop)
         agent.catalog.observeChanges { [weak self] in self?.blocking.changed() }
+        agent.metrics.addSource { [weak self] in self?.httpMetrics.readings() ?? [] }
         agent.events.observe { [weak self] in self?.eventWaiters.changed() }
         agent.federation.serveHTTP = { [weak self] method, target, body, reply in
             guard let self else { return }
@@ -46,14 +49,31 @@ public final class ConsulAPI {
         // Consul's `api.http` timing by method and route (the route's first
         // segments, so the label set stays small), and the answers by code.
         let started = Instant.monotonicNow()
-        let route = Self.routeLabel(request.pathSegments)
-        let metrics = agent.metrics
+        let counted = httpMetrics
         handle(request, { response in
-            metrics.record(MetricKey("api.http", [("method", request.method), ("path", route)]),
+            counted.record(request.pathSegments, method: request.method, status: response.status,
                            seconds: (Instant.monotonicNow() - started).seconds)
-            metrics.increment(MetricKey("api.http.responses", [("code", String(response.status))]))
             respond(response)
         }, mayBlock: true)
+    }
+
+    /// The web UI when it is on: `/` and `/ui` redirect to `/ui/`, which
+    /// (and anything under it: the page routes itself) is the page.
+    func ui(_ request: HTTPRequest) -> HTTPResponse? {
+        guard agent.config.uiEnabled, request.method == "GET" || request.method == "HEAD" else { return nil }
+        let segments = request.pathSegments
+        if segments.isEmpty || segments == [""] || (segments == ["ui"] && !request.target.hasPrefix("/ui/")) {
+            var redirect = HTTPResponse(status: 301, contentType: "text/html; charset=utf-8",
+                                        body: Array("<a href=\"/ui/\">Moved Permanently</a>.\n".utf8))
+            redirect.headers.set("Location", "/ui/")
+            return redirect
+        }
+        guard segments.first == "ui" else { return nil }
+        var page = HTTPResponse(status: 200, contentType: "text/html; charset=utf-8", body: UIPage.html)
+        page.headers.set("Content-Security-Policy", UIPage.contentSecurityPolicy)
+        page.headers.set("X-Content-Type-Options", "nosniff")
+        page.headers.set("Cache-Control", "no-cache")
+        return page
     }
 
     /// Consul's path label: the route as registered ("v1_catalog_service_"
@@ -69,6 +89,7 @@ public final class ConsulAPI {
 
     func handle(_ request: HTTPRequest, _ respond: @escaping HTTPServer.Respond, mayBlock: Bool) {
         let segments = request.pathSegments
+        if segments.first != "v1", let page = ui(request) { return respond(page) }
         guard segments.count >= 2, segments[0] == "v1" else { return respond(Self.notFound()) }
         if let denied = authorize(request) { return respond(denied) }
         // Reads of another datacenter go to it, through the servers.
