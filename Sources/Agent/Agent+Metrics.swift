@@ -5,7 +5,7 @@ import Sockets
 /// whatever the HTTP API and DNS add; an interval closes every 10 s.
 extension Agent {
     /// The host name gauges carry (nil with `telemetry.disable_hostname`).
-    var metricsHostname: String? { config.telemetry.disableHostname ? nil : HostNetwork.hostName() }
+    public var metricsHostname: String? { config.telemetry.disableHostname ? nil : HostNetwork.hostName() }
 
     func startMetrics() {
         let hostname = metricsHostname
@@ -15,11 +15,28 @@ extension Agent {
             if let wan = federation?.wan { all += GossipMetrics.readings(wan, network: "wan", hostname: hostname) }
             all += ProcessStats.readings(hostname: hostname)
             all.append(.gauge(MetricKey((hostname.map { $0 + "." } ?? "") + "catalog.nodes"), Double(catalog.replica.records.count)))
+            all += federationReadings(hostname: hostname)
             // Serf's `serf.events`: user events heard (taken here or not).
             all.append(.counter(MetricKey("serf.events"), count: events.log.received, sum: Double(events.log.received)))
             return all
         }
         scheduleMetricsRotation()
+    }
+
+    /// The server port and the gateways: what is refused, and the tunnels.
+    private func federationReadings(hostname: String?) -> [MetricReading] {
+        guard let federation else { return [] }
+        func counter(_ name: String, _ n: Int) -> MetricReading { .counter(MetricKey(name), count: n, sum: Double(n)) }
+        let host = hostname.map { $0 + "." } ?? ""
+        let tunnels = federation.tunnelStats, tls = federation.tlsRefusals
+        return [
+            counter("rpc.requests_refused", federation.refusedRequests),
+            counter("rpc.tls.plaintext_refused", tls.plaintext),
+            counter("rpc.tls.handshakes_failed", tls.handshakes),
+            counter("gateway.tunnels_refused", tunnels.refused),
+            .gauge(MetricKey(host + "gateway.tunnels_active"), Double(tunnels.active)),
+            .gauge(MetricKey(host + "gateway.upstreams"), Double(federation.upstreams.count)),
+        ]
     }
 
     private func scheduleMetricsRotation() {

@@ -34,7 +34,11 @@ public final class ConsulAPI {
         blocking = BlockingQueries(loop: agent.loop)
         eventWaiters = BlockingQueries(loop: agent.loop)
         agent.catalog.observeChanges { [weak self] in self?.blocking.changed() }
-        agent.metrics.addSource { [weak self] in self?.httpMetrics.readings() ?? [] }
+        agent.metrics.addSource { [weak self] in
+            guard let self else { return [] }
+            let host = agent.metricsHostname.map { $0 + "." } ?? ""
+            return httpMetrics.readings() + [.gauge(MetricKey(host + "api.http.blocking_queries"), Double(parkedQueries))]
+        }
         agent.events.observe { [weak self] in self?.eventWaiters.changed() }
         agent.federation.serveHTTP = { [weak self] method, target, body, reply in
             guard let self else { return }
