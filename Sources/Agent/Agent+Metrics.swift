@@ -33,7 +33,10 @@ extension Agent {
             counter("rpc.requests_refused", federation.refusedRequests),
             counter("rpc.tls.plaintext_refused", tls.plaintext),
             counter("rpc.tls.handshakes_failed", tls.handshakes),
+            counter("rpc.requests", federation.servedRequests),
+            counter("rpc.requests_failed", federation.failedRequests),
             counter("gateway.tunnels_refused", tunnels.refused),
+            .counter(MetricKey("gateway.bytes_relayed"), count: 1, sum: Double(tunnels.bytesRelayed)),
             .gauge(MetricKey(host + "gateway.tunnels_active"), Double(tunnels.active)),
             .gauge(MetricKey(host + "gateway.upstreams"), Double(federation.upstreams.count)),
         ]

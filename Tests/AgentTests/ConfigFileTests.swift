@@ -159,10 +159,10 @@ struct TempDir {
     @Test func unknownKeysWarnAndTheRestLoads() throws {
         let dir = try TempDir()
         defer { dir.remove() }
-        let file = try dir.write("a.json", #"{"ui": true, "node_name": "n", "ports": {"grpc": 8502, "http": 9000}, "dns_config": {"enable_additional_node_meta_txt": false, "soa": {"refresh": 5, "min_ttl": 7}}}"#)
+        let file = try dir.write("a.json", #"{"ui": true, "ui_config": {"content_path": "/x"}, "node_name": "n", "ports": {"grpc": 8502, "http": 9000}, "dns_config": {"enable_additional_node_meta_txt": false, "soa": {"refresh": 5, "min_ttl": 7}}}"#)
         let c = try config(["-config-file", file])
-        #expect(c.nodeName == "n" && c.httpPort == 9000 && c.dns.soaMinTTL == 7)
-        #expect(c.warnings == ["ui", "ports.grpc", "dns_config.enable_additional_node_meta_txt", "dns_config.soa.refresh"].map {
+        #expect(c.nodeName == "n" && c.httpPort == 9000 && c.dns.soaMinTTL == 7 && c.uiEnabled)
+        #expect(c.warnings == ["ui_config.content_path", "ports.grpc", "dns_config.enable_additional_node_meta_txt", "dns_config.soa.refresh"].map {
             "config file \(file): unknown key \"\($0)\" ignored"
         })
     }

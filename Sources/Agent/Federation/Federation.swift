@@ -36,7 +36,7 @@ public final class Federation {
     /// The upstreams listening now.
     public var upstreams: [Upstream] { upstreamListeners.all }
     /// Tunnels relaying now, and tunnel requests refused so far.
-    public var tunnelStats: (active: Int, refused: Int) { (gateway.active, gateway.refused) }
+    public var tunnelStats: (active: Int, refused: Int, bytesRelayed: UInt64) { (gateway.active, gateway.refused, gateway.bytesRelayed) }
 
     /// Replaces the upstreams `owner` declares (a service ID; "" for
     /// flags). Those of services are kept in `-data-dir`, like the services.
@@ -319,6 +319,10 @@ public final class Federation {
 
     /// Requests refused by the allow-list so far.
     public private(set) var refusedRequests = 0
+    /// Requests taken on the server port (answered here or passed on), and
+    /// those whose answer was a failure (no path, a timeout, the far side's error).
+    public private(set) var servedRequests = 0
+    public private(set) var failedRequests = 0
     private var refusalLog = LogLimiter()
 
     /// An RPC request from a peer: refused unless the allow-list has it,
@@ -331,7 +335,11 @@ public final class Federation {
         }
         let timeout: Duration
         if case .http(_, let target, _) = envelope.request { timeout = Self.timeout(forTarget: target) } else { timeout = Self.requestTimeout }
-        route(envelope, timeout: timeout, done: reply)
+        servedRequests += 1
+        route(envelope, timeout: timeout) { [weak self] answer in
+            if case .failure = answer { self?.failedRequests += 1 }
+            reply(answer)
+        }
     }
 
     private func serveLocally(_ request: RPC.Request, _ done: @escaping (RPC.Answer) -> Void) {

@@ -23,6 +23,8 @@ final class Gateway {
     private(set) var active = 0
     /// Tunnel requests refused (unknown service, no healthy instance, no path).
     private(set) var refused = 0
+    /// Bytes both ways through tunnels that have ended.
+    private(set) var bytesRelayed: UInt64 = 0
 
     static let tunnelLimit = 4096
     static let connectTimeout: Duration = .seconds(5)
@@ -185,8 +187,9 @@ final class Gateway {
     private func splice(_ a: TCPConnection, _ b: TCPConnection, rest: [UInt8], finished: @escaping () -> Void) {
         active += 1
         if !rest.isEmpty { a.write(rest) }
-        _ = TCPRelay(a, b, loop: loop, bufferLimit: Self.bufferLimit, idleTimeout: Self.idleTimeout) { [weak self] _ in
+        _ = TCPRelay(a, b, loop: loop, bufferLimit: Self.bufferLimit, idleTimeout: Self.idleTimeout) { [weak self] stats in
             self?.active -= 1
+            self?.bytesRelayed &+= stats.bytesAToB &+ stats.bytesBToA
             finished()
         }
     }
