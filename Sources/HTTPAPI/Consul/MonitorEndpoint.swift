@@ -49,13 +49,17 @@ final class MonitorTap: Log.Tap, @unchecked Sendable {
         if schedule { loop.execute { [self] in flush() } }
     }
 
+    /// Lines the client was too far behind to take (its socket's backlog full).
+    private var unsent = 0
+
     private func flush() {
         let (lines, dropped) = pending.withLock { p -> ([String], Int) in
             defer { p = ([], 0, false) }
             return (p.lines, p.dropped)
         }
+        let missed = dropped + unsent
         var bytes = Array(lines.joined().utf8)
-        if dropped > 0 { bytes += Array("Monitor dropped \(dropped) logs during monitor request\n".utf8) }
-        stream.send(bytes)
+        if missed > 0 { bytes += Array("Monitor dropped \(missed) logs during monitor request\n".utf8) }
+        unsent = stream.send(bytes) ? 0 : missed + lines.count
     }
 }

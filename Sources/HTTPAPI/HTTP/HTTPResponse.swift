@@ -173,16 +173,23 @@ func appendDecimal(_ value: Int, to output: inout [UInt8]) {
 /// connection. `onCancel` runs if the client goes away first.
 /// Loop-confined (the server's loop), like the session that owns it.
 public final class HTTPStream: @unchecked Sendable {
-    var sink: (([UInt8]) -> Void)?
+    /// Writes a chunk unless the client is this far behind (then false).
+    var sink: (([UInt8]) -> Bool)?
+    /// What a client that stops reading may leave queued before chunks are refused.
+    public static let backlogLimit = 1 << 20
     var end: (() -> Void)?
     public var onCancel: () -> Void = {}
     public private(set) var isClosed = false
 
     public init() {}
 
-    public func send(_ bytes: [UInt8]) {
-        guard !isClosed, !bytes.isEmpty else { return }
-        sink?(Self.chunk(bytes))
+    /// Sends one chunk; false (and nothing queued) when the client has
+    /// `backlogLimit` bytes unread, or the stream has ended.
+    @discardableResult
+    public func send(_ bytes: [UInt8]) -> Bool {
+        guard !isClosed else { return false }
+        guard !bytes.isEmpty else { return true }
+        return sink?(Self.chunk(bytes)) ?? false
     }
 
     public func finish() {

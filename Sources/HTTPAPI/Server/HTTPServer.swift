@@ -125,7 +125,11 @@ final class HTTPSession {
             // The connection is the stream's until it ends: no more requests on it.
             self.stream = stream
             let connection = connection
-            stream.sink = { connection.write($0) }
+            stream.sink = { bytes in
+                guard connection.pendingOutput < HTTPStream.backlogLimit else { return false }
+                connection.write(bytes)
+                return true
+            }
             stream.end = {
                 connection.write([0x30, 0x0d, 0x0a, 0x0d, 0x0a])  // the last chunk: "0\r\n\r\n"
                 connection.closeWhenFlushed()
