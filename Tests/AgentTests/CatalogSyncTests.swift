@@ -88,3 +88,41 @@ import Testing
         usleep(50_000)
     }
 }
+
+/// Bookkeeping that must not grow for ever: tombstones expire and
+/// notices are forgotten once acted on, on the sync's own timer.
+@Suite struct CatalogHousekeepingTests {
+    @Test func theTimerExpiresTombstonesForgetsSettledNoticesAndCapsTheRest() throws {
+        let loop = try EventLoop.startThread()
+        defer { loop.stop() }
+        let box = CatalogSyncTests.Box()
+        let seen = Mutex<(tombstones: Int, noticed: Int, settledForgotten: Bool)?>(nil)
+        loop.execute {
+            for octet in UInt8(81)...120 where box.pool == nil {
+                guard let e = Endpoint(ip: "127.0.72.\(octet)", port: 18303) else { continue }
+                box.pool = try? GossipPool(label: "lan", name: "s1", bind: e, advertise: e, meta: [], settings: .local, loop: loop)
+            }
+            guard let pool = box.pool else { return }
+            let sync = CatalogSync(local: Catalog.NodeRecord(node: "s1", address: "127.0.72.1", datacenter: "dc1", owner: "s1"),
+                                   pool: pool, loop: loop, dataDir: nil, housekeeping: .milliseconds(50))
+            box.sync = sync
+            sync.replica.tombstoneLifetime = .milliseconds(100)
+            _ = sync.replica.remove(node: "gone", version: 5, now: loop.now())
+            // A notice of our own record at its version has been acted on; one of a node never seen waits.
+            sync.noticed["s1"] = sync.local.version
+            sync.noticed["pending"] = 9
+            for i in 0..<(CatalogSync.noticedLimit + 500) { sync.noticed["flood-\(i)"] = 1 }
+        }
+        let swept = waitUntil {
+            loop.execute {
+                guard let sync = box.sync else { return }
+                seen.withLock { $0 = (sync.replica.tombstoneVersions.count, sync.noticed.count, sync.noticed["s1"] == nil) }
+            }
+            guard let s = seen.withLock({ $0 }) else { return false }
+            return s.tombstones == 0 && s.noticed <= CatalogSync.noticedLimit && s.settledForgotten
+        }
+        #expect(swept, "tombstones expired, notices capped and the settled one forgotten: \(String(describing: seen.withLock { $0 }))")
+        loop.execute { box.pool?.shutdown() }
+        usleep(50_000)
+    }
+}

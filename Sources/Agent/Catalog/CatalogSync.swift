@@ -23,9 +23,12 @@ public final class CatalogSync: GossipPoolDelegate {
     var thresholds: [String: Catalog.StatusThresholds] = [:]
     /// The TLS client of HTTPS checks (the agent's CA and certificate).
     public var checkTLS: @Sendable (_ skipVerify: Bool) -> TLSContext? = { _ in nil }
-    /// The newest version announced by a notice, by node: a notice is
-    /// passed on and acted on once.
-    private var noticed: [String: UInt64] = [:]
+    /// The newest version announced by a notice, by node (and "acl:" key):
+    /// a notice is passed on and acted on once. Swept by `housekeep`.
+    var noticed: [String: UInt64] = [:]
+    /// Notices waiting for their record are kept up to this many; past it
+    /// some are forgotten (a forgotten notice is only acted on again).
+    static let noticedLimit = 4096
     var reapTimers: [String: TimerID] = [:]
     /// `DeregisterCriticalServiceAfter` is never shorter than this (Consul: 1 minute).
     public var minimumDeregisterCriticalAfter: Duration = .seconds(60)
@@ -76,7 +79,8 @@ public final class CatalogSync: GossipPoolDelegate {
         pool.broadcast(user: w.bytes, key: "acl:\(entry.kind.rawValue):\(entry.id)")
     }
 
-    public init(local: Catalog.NodeRecord, pool: GossipPool, loop: EventLoop, dataDir: String?) {
+    public init(local: Catalog.NodeRecord, pool: GossipPool, loop: EventLoop, dataDir: String?,
+                housekeeping: Duration = .seconds(60)) {
         self.local = local
         self.pool = pool
         self.loop = loop
@@ -100,6 +104,29 @@ public final class CatalogSync: GossipPoolDelegate {
         }
         publish()
         restoreExternal()
+        scheduleHousekeeping(every: housekeeping)
+    }
+
+    /// Removal tombstones past their lifetime go (else they would travel
+    /// in every push/pull digest forever), and notices whose record (or
+    /// ACL entry) has arrived are forgotten; the rest are capped.
+    func housekeep(now: Instant) {
+        replica.expireTombstones(now: now)
+        noticed = noticed.filter { key, version in
+            if key.hasPrefix("acl:") { return version > (acl?.store.entries[String(key.dropFirst(4))]?.version ?? 0) }
+            return version > (replica.record(key)?.version ?? 0)
+        }
+        if noticed.count > Self.noticedLimit {
+            noticed = Dictionary(uniqueKeysWithValues: noticed.prefix(Self.noticedLimit).map { ($0.key, $0.value) })
+        }
+    }
+
+    private func scheduleHousekeeping(every interval: Duration) {
+        loop.schedule(after: interval) { [weak self] in
+            guard let self else { return }
+            housekeep(now: loop.now())
+            scheduleHousekeeping(every: interval)
+        }
     }
 
     // MARK: - Local registrations
