@@ -104,7 +104,7 @@ private final class ThreadWork: Sendable {
     init(_ run: @escaping @Sendable () -> Void) { self.run = run }
 }
 
-private func spawnThread(_ work: @escaping @Sendable () -> Void) -> pthread_t? {
+func spawnThread(_ work: @escaping @Sendable () -> Void) -> pthread_t? {
     let context = Unmanaged.passRetained(ThreadWork(work)).toOpaque()
     var handle = pthread_t()
     let status = pthread_create(&handle, nil, { raw in

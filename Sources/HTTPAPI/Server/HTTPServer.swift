@@ -66,6 +66,9 @@ final class HTTPSession {
     private let handler: HTTPServer.Handler
     private var busy = false
     private var closed = false
+    /// Inside `serveNext`'s loop: an answer given synchronously returns to
+    /// the loop instead of calling it again (a recursion per pipelined request).
+    private var serving = false
     private var stream: HTTPStream?
     var onClosed: () -> Void = {}
 
@@ -89,6 +92,9 @@ final class HTTPSession {
     }
 
     private func serveNext() {
+        guard !serving else { return }
+        serving = true
+        defer { serving = false }
         while !busy && !closed {
             let request: HTTPRequest?
             do throws(HTTPParseError) {
