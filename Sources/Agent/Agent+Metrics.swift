@@ -26,7 +26,7 @@ extension Agent {
     /// The server port and the gateways: what is refused, and the tunnels.
     private func federationReadings(hostname: String?) -> [MetricReading] {
         guard let federation else { return [] }
-        func counter(_ name: String, _ n: Int) -> MetricReading { .counter(MetricKey(name), count: n, sum: Double(n)) }
+        let counter = { (name: String, n: Int) in MetricReading.count(name, n) }
         let host = hostname.map { $0 + "." } ?? ""
         let tunnels = federation.tunnelStats, tls = federation.tlsRefusals
         return [

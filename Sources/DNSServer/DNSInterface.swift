@@ -70,7 +70,7 @@ public final class DNSInterface: Sendable {
     public func metricReadings(node: String) -> [MetricReading] {
         let c = counters
         func counter(_ name: String, _ n: Int, _ labels: [(String, String)] = []) -> MetricReading {
-            .counter(MetricKey(name, labels), count: n, sum: Double(n))
+            .count(name, n, labels: labels)
         }
         return [
             .timing(MetricKey("dns.domain_query", [("node", node)]), c.queryTimes),

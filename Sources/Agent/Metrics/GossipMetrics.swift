@@ -8,7 +8,7 @@ enum GossipMetrics {
         let labels = [("network", network)]
         func key(_ name: String) -> MetricKey { MetricKey(name, labels) }
         func counter(_ name: String, _ n: Int, sum: Int? = nil) -> MetricReading {
-            .counter(key(name), count: n, sum: Double(sum ?? n))
+            .count(name, n, sum: sum, labels: labels)
         }
         return [
             counter("memberlist.msg.alive", c.aliveMessages),

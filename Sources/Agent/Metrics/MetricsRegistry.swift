@@ -36,6 +36,11 @@ public enum MetricReading: Sendable {
     case gauge(MetricKey, Double)
     /// Values in seconds (shown in milliseconds, as go-metrics' timers).
     case timing(MetricKey, TimingRing)
+
+    /// A counter of `n` events; `sum` when each adds more than one (bytes).
+    public static func count(_ name: String, _ n: Int, sum: Int? = nil, labels: [(String, String)] = []) -> MetricReading {
+        .counter(MetricKey(name, labels), count: n, sum: Double(sum ?? n))
+    }
 }
 
 /// go-metrics' aggregate of one interval: `Count`, `Sum`, `Min`, `Max`,

@@ -144,8 +144,7 @@ extension ConsulAPI {
             }
         }
         var out = ""
-        for name in families.keys.sorted() {
-            let family = families[name]!
+        for (name, family) in families.sorted(by: { $0.key < $1.key }) {
             out += "# HELP \(name) \(name)\n# TYPE \(name) \(family.type)\n"
             for line in family.lines.sorted() { out += line + "\n" }
         }
