@@ -70,17 +70,31 @@ final class HTTPSession {
     /// the loop instead of calling it again (a recursion per pipelined request).
     private var serving = false
     private var stream: HTTPStream?
+    /// Answers queued past `outputLimit`: no request is served until the
+    /// client has read them (a client that never reads cannot grow us).
+    private var waitingForDrain = false
+    /// Answers queued on one connection past this stop its next requests.
+    static let outputLimit = 1 << 20
+    /// Bytes the parser holds past a whole request's worth while one is
+    /// being answered: reading stops (pipelined requests wait in the kernel).
+    private let inputLimit: Int
     var onClosed: () -> Void = {}
 
     init(connection: TCPConnection, limits: HTTPLimits, handler: @escaping HTTPServer.Handler) {
         self.connection = connection
         self.parser = HTTPRequestParser(limits: limits)
         self.handler = handler
+        inputLimit = limits.maxHeaderBytes + limits.maxBodyBytes
         // The connection keeps itself (and through these closures, us) alive until it closes.
         connection.onBytes = { [self] conn, bytes in
             parser.append(bytes)
             // curl waits a second for this before sending a larger body.
             if parser.takeExpectContinue() { conn.write(HTTPResponse.continueHead) }
+            serveNext()
+        }
+        connection.onDrained = { [self] _ in
+            guard waitingForDrain else { return }
+            waitingForDrain = false
             serveNext()
         }
         connection.onClose = { [self] _, _ in
@@ -94,8 +108,11 @@ final class HTTPSession {
     private func serveNext() {
         guard !serving else { return }
         serving = true
-        defer { serving = false }
-        while !busy && !closed {
+        defer {
+            serving = false
+            updateReading()
+        }
+        while !busy && !closed && !waitingForDrain {
             let request: HTTPRequest?
             do throws(HTTPParseError) {
                 request = try parser.next()
@@ -148,6 +165,15 @@ final class HTTPSession {
             connection.closeWhenFlushed()
             return
         }
+        if connection.pendingOutput > Self.outputLimit { waitingForDrain = true }
         serveNext()
+    }
+
+    /// Reads while a request can use the bytes; stops while answers wait
+    /// for the client or a request in progress has a full buffer behind it.
+    private func updateReading() {
+        guard !closed, stream == nil else { return }
+        let stop = waitingForDrain || (busy && parser.bufferedByteCount > inputLimit)
+        if stop { connection.pauseReading() } else { connection.resumeReading() }
     }
 }
