@@ -275,6 +275,14 @@ public final class Agent {
     }
 
     /// Removes a service of this agent, and its upstreams; false if unknown.
+    /// Calls `done` on the loop once every registration and upstream made
+    /// so far is on disk (at once without a data directory), else with why not.
+    public func whenDurable(_ done: @escaping DurableStore.Done) {
+        catalog.whenDurable { [unowned self] local in
+            federation.whenDurable { upstreams in done(local ?? upstreams) }
+        }
+    }
+
     public func deregisterService(_ id: String) -> Bool {
         guard isAgentService(id), catalog.deregister(serviceID: id) else { return false }
         try? federation.setUpstreams([], owner: id)

@@ -95,6 +95,11 @@ public enum DataFile {
         close(fd)
         guard rename(temp, path) == 0 else { throw WriteError(description: "rename \(temp): \(String(cString: strerror(errno)))") }
         // Make the rename itself durable.
+        syncDirectory(of: path)
+    }
+
+    /// Makes a new or renamed entry of `path`'s directory durable.
+    public static func syncDirectory(of path: String) {
         let dir = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dfd >= 0 {

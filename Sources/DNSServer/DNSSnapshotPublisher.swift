@@ -4,12 +4,17 @@ import Sockets
 import Synchronization
 
 /// Rebuilds the DNS snapshot on the agent's loop after catalog and
-/// membership changes (coalesced: one rebuild per loop turn) and hands it
-/// to the DNS thread through a `DNSSnapshotHolder`.
+/// membership changes and hands it to the DNS thread through a
+/// `DNSSnapshotHolder`. Rebuilds are coalesced: one per loop turn, and
+/// under a stream of changes no more than a fifth of the loop's time (a
+/// rebuild costs the catalog's size, so a rebuild per registration made
+/// writes slow down as the catalog grew).
 public final class DNSSnapshotPublisher {
     private let agent: Agent
     public let holder: DNSSnapshotHolder
     private var scheduled = false
+    /// No rebuild starts before this: four times the last one's cost after it ended.
+    private var quietUntil = Instant(nanoseconds: 0)
 
     public init(agent: Agent, holder: DNSSnapshotHolder = DNSSnapshotHolder()) {
         self.agent = agent
@@ -22,13 +27,20 @@ public final class DNSSnapshotPublisher {
     private func schedule() {
         guard !scheduled else { return }
         scheduled = true
-        _ = agent.loop.schedule(after: .zero) { [weak self] in
+        let now = agent.loop.now()
+        let wait = quietUntil > now ? quietUntil - now : .zero
+        _ = agent.loop.schedule(after: wait) { [weak self] in
             self?.scheduled = false
             self?.publish()
         }
     }
 
     func publish() {
+        let started = Instant.monotonicNow()
+        defer {
+            let ended = Instant.monotonicNow()
+            quietUntil = ended + (ended - started) * 4
+        }
         let agent = self.agent
         let live = agent.lanMembers().filter { $0.status == .alive }
         var servers = Set(live.filter { $0.tag("role") == "consul" }.map(\.name))

@@ -13,10 +13,12 @@ public final class CatalogSync: GossipPoolDelegate {
     public internal(set) var local: Catalog.NodeRecord
     unowned let pool: GossipPool
     let loop: EventLoop
-    private let statePath: String?
+    /// The local registrations (`local-record`), rewritten whole by group commit.
+    var localStore: DurableStore?
     /// Nodes registered through this agent's `/v1/catalog/register`: it owns them.
     public internal(set) var external: [String: Catalog.NodeRecord] = [:]
-    let externalPath: String?
+    /// The external nodes (`external-records` and its journal).
+    var externalStore: DurableStore?
     var checkTimers: [String: TimerID] = [:]
     /// How each local check runs (never gossiped; persisted with the record).
     var specs: [String: Catalog.CheckSpec] = [:]
@@ -84,9 +86,16 @@ public final class CatalogSync: GossipPoolDelegate {
         self.local = local
         self.pool = pool
         self.loop = loop
-        statePath = dataDir.map { $0 + "/local-record" }
-        externalPath = dataDir.map { $0 + "/external-records" }
-        if let path = statePath, let bytes = DataFile.read(path, limit: 64 << 20) {
+        if let dataDir {
+            localStore = DurableStore(path: dataDir + "/local-record", what: "the local registrations", loop: loop) {
+                [unowned self] in encodedForDisk()
+            }
+            externalStore = DurableStore(path: dataDir + "/external-records", what: "the external registrations", loop: loop) {
+                [unowned self] in Catalog.RecordCodec.encode(Array(external.values))
+            }
+        }
+        if let store = localStore, let bytes = store.load(limit: 64 << 20).snapshot {
+            let path = store.path
             switch Result(catching: { try Catalog.RecordCodec.decodeLocal(bytes) }) {
             case .success(let (saved, specs)):
                 self.specs = specs
@@ -180,15 +189,30 @@ public final class CatalogSync: GossipPoolDelegate {
     func publish() {
         local.version = Self.nextVersion(after: local.version)
         let encoded = Catalog.RecordCodec.encode(local)
-        if let path = statePath {
-            do {
-                try DataFile.writeAtomically(path, specs.isEmpty ? encoded : Catalog.RecordCodec.encodeLocal(local, specs: specs))
-            } catch {
-                Log.error("agent", "could not persist local registrations: \(error)")
-            }
-        }
+        localStore?.rewrite()
         apply(local)
         gossip(local, encoded: encoded)
+    }
+
+    /// The local record as `local-record` keeps it (with how its checks run).
+    private func encodedForDisk() -> [UInt8] {
+        specs.isEmpty ? Catalog.RecordCodec.encode(local) : Catalog.RecordCodec.encodeLocal(local, specs: specs)
+    }
+
+    /// Calls `done` on the loop once every registration made so far is on
+    /// disk (at once without a data directory), or with why it is not.
+    public func whenDurable(_ done: @escaping DurableStore.Done) {
+        let stores = [localStore, externalStore].compactMap { $0 }
+        var left = stores.count
+        var failure: String?
+        guard left > 0 else { return done(nil) }
+        for store in stores {
+            store.whenDurable { problem in
+                failure = failure ?? problem
+                left -= 1
+                if left == 0 { done(failure) }
+            }
+        }
     }
 
     static func nextVersion(after previous: UInt64) -> UInt64 {

@@ -41,7 +41,10 @@ extension CatalogSync {
         } else {
             external[node] = nil
             let version = Self.nextVersion(after: record.version)
-            persistExternal()
+            var entry = ByteWriter()
+            entry.u8(JournalEntry.removal.rawValue)
+            entry.string16(node)
+            externalStore?.append(entry.bytes)
             if replica.remove(node: node, version: version, now: loop.now()) { onChange() }
             var w = ByteWriter()
             w.u8(MessageKind.removal.rawValue)
@@ -51,30 +54,56 @@ extension CatalogSync {
         return true
     }
 
-    func publishExternal(_ record: Catalog.NodeRecord) {
+    /// What one entry of the external nodes' journal says.
+    enum JournalEntry: UInt8 {
+        /// A node's whole record (`RecordCodec.encode`).
+        case record = 1
+        /// A node name: the node was deregistered.
+        case removal = 2
+    }
+
+    /// `persist` false when restoring: the store already holds it.
+    func publishExternal(_ record: Catalog.NodeRecord, persist: Bool = true) {
         var record = record
         record.version = Self.nextVersion(after: max(record.version, replica.record(record.node)?.version ?? 0))
         external[record.node] = record
-        persistExternal()
+        let encoded = Catalog.RecordCodec.encode(record)
+        if persist { externalStore?.append([JournalEntry.record.rawValue] + encoded) }
         apply(record)
-        gossip(record, encoded: Catalog.RecordCodec.encode(record))
+        gossip(record, encoded: encoded)
     }
 
-    func persistExternal() {
-        guard let path = externalPath else { return }
-        do {
-            try DataFile.writeAtomically(path, Catalog.RecordCodec.encode(Array(external.values)))
-        } catch {
-            Log.error("agent", "could not persist external registrations: \(error)")
-        }
-    }
-
+    /// The snapshot, then the journal's changes in order.
     func restoreExternal() {
-        guard let path = externalPath, let bytes = DataFile.read(path, limit: 256 << 20) else { return }
-        guard let (records, _) = try? Catalog.RecordCodec.decodeList(bytes) else {
-            return Log.error("agent", "ignoring unreadable \(path)")
+        guard let store = externalStore else { return }
+        let loaded = store.load(limit: 256 << 20)
+        if let problem = loaded.problem { Log.warn("agent", problem) }
+        var nodes: [String: Catalog.NodeRecord] = [:]
+        var order: [String] = []
+        func put(_ record: Catalog.NodeRecord) {
+            if nodes.updateValue(record, forKey: record.node) == nil { order.append(record.node) }
         }
-        for record in records { publishExternal(record) }
-        if !records.isEmpty { Log.info("agent", "restored \(records.count) external nodes from \(path)") }
+        if let bytes = loaded.snapshot {
+            guard let (records, skipped) = try? Catalog.RecordCodec.decodeList(bytes) else {
+                return Log.error("agent", "ignoring unreadable \(store.path): not a list of node records")
+            }
+            if skipped > 0 { Log.warn("agent", "\(store.path): skipped \(skipped) unreadable node records") }
+            records.forEach(put)
+        }
+        var unreadable = 0
+        for entry in loaded.entries {
+            var r = ByteReader(entry)
+            switch (try? r.u8()).flatMap(JournalEntry.init(rawValue:)) {
+            case .record:
+                if let record = try? Catalog.RecordCodec.decode(Array(entry.dropFirst())) { put(record) } else { unreadable += 1 }
+            case .removal:
+                if let node = try? r.string16() { nodes[node] = nil } else { unreadable += 1 }
+            case nil:
+                unreadable += 1
+            }
+        }
+        if unreadable > 0 { Log.warn("agent", "\(store.journalPath): skipped \(unreadable) unreadable entries") }
+        for node in order { if let record = nodes[node] { publishExternal(record, persist: false) } }
+        if !nodes.isEmpty { Log.info("agent", "restored \(nodes.count) external nodes from \(store.path)") }
     }
 }

@@ -27,10 +27,24 @@ public final class Federation {
     /// How long a forwarded request may take when it is not a blocking query.
     public static let requestTimeout: Duration = .seconds(30)
 
+    /// The upstreams of services (`upstreams`), rewritten by group commit.
+    private var upstreamsStore: DurableStore?
+
     init(agent: Agent) {
         self.agent = agent
         gateway = Gateway(federation: self, agent: agent)
         upstreamListeners = UpstreamListeners(loop: agent.loop, gateway: gateway)
+        if let dataDir = agent.config.dataDir {
+            upstreamsStore = DurableStore(path: dataDir + "/upstreams", what: "the upstreams", loop: agent.loop) {
+                [unowned self] in upstreamsJSON()
+            }
+        }
+    }
+
+    /// Calls `done` once every upstream change so far is on disk.
+    public func whenDurable(_ done: @escaping DurableStore.Done) {
+        guard let upstreamsStore else { return done(nil) }
+        upstreamsStore.whenDurable(done)
     }
 
     /// The upstreams listening now.
@@ -58,10 +72,9 @@ public final class Federation {
         saveUpstreams()
     }
 
-    private var upstreamsPath: String? { agent.config.dataDir.map { $0 + "/upstreams" } }
+    private func saveUpstreams() { upstreamsStore?.rewrite() }
 
-    private func saveUpstreams() {
-        guard let path = upstreamsPath else { return }
+    private func upstreamsJSON() -> [UInt8] {
         var w = JSONWriter(pretty: false)
         w.beginArray()
         for u in upstreamListeners.all where !u.owner.isEmpty {
@@ -74,16 +87,13 @@ public final class Federation {
             w.endObject()
         }
         w.endArray()
-        do {
-            try DataFile.writeAtomically(path, w.bytes)
-        } catch {
-            Log.error("agent", "could not save upstreams: \(error)")
-        }
+        return w.bytes
     }
 
     /// The upstreams saved by an earlier run, for services this agent still has.
     func restoreUpstreams(services: Set<String>) {
-        guard let path = upstreamsPath, let bytes = DataFile.read(path, limit: 4 << 20) else { return }
+        guard let store = upstreamsStore, let bytes = store.load(limit: 4 << 20).snapshot else { return }
+        let path = store.path
         guard let list = (try? JSONValue.parse(bytes))?.arrayValue else {
             return Log.error("agent", "ignoring unreadable \(path)")
         }

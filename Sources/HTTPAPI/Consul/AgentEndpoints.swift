@@ -85,7 +85,7 @@ extension ConsulAPI {
             if let bad = Self.require(request, "PUT") { return respond(bad) }
             guard let enable = Self.enableFlag(request, respond) else { return }
             agent.catalog.setNodeMaintenance(enable: enable, reason: request.query["reason"] ?? "")
-            respond(Self.empty())
+            respondWhenDurable(Self.empty(), respond)
         case ("force-leave", 2):
             if let bad = Self.require(request, "PUT") { return respond(bad) }
             let result = Self.isTrue(request, "wan") ? agent.federation.forceLeave(path[1]) : agent.forceLeave(path[1])

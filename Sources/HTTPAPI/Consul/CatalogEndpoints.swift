@@ -29,7 +29,7 @@ extension ConsulAPI {
             guard agent.catalog.setServiceMaintenance(path[2], enable: enable, reason: request.query["reason"] ?? "") else {
                 return respond(Self.text(404, "Unknown service ID \"\(path[2])\""))
             }
-            respond(Self.empty())
+            respondWhenDurable(Self.empty(), respond)
         case ("service", 2) where path[1] == "register":
             if let bad = Self.require(request, "PUT") { return respond(bad) }
             guard let json = try? JSONValue.parse(request.body) else {
@@ -37,14 +37,14 @@ extension ConsulAPI {
             }
             switch agent.registerService(json) {
             case .failure(let error): respond(Self.text(400, error.description))
-            case .success: respond(Self.empty())
+            case .success: respondWhenDurable(Self.empty(), respond)
             }
         case ("service", 3) where path[1] == "deregister":
             if let bad = Self.require(request, "PUT") { return respond(bad) }
             guard agent.deregisterService(path[2]) else {
                 return respond(Self.text(404, "Unknown service ID \"\(path[2])\". Ensure that the service ID is passed, not the service name."))
             }
-            respond(Self.empty())
+            respondWhenDurable(Self.empty(), respond)
         case ("service", 2):
             if let bad = Self.require(request, "GET") { return respond(bad) }
             guard let s = agent.catalog.local.service(path[1]), agent.isAgentService(s.id) else {

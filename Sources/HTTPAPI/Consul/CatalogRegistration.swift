@@ -60,7 +60,7 @@ extension ConsulAPI {
         }
         agent.catalog.registerExternal(node: node, address: address, taggedAddresses: map("TaggedAddresses"),
                                        meta: map("NodeMeta"), service: service, checks: checks)
-        respond(Self.json(request) { $0.bool(true) })
+        respondWhenDurable(Self.json(request) { $0.bool(true) }, respond)
     }
 
     func catalogDeregister(_ request: HTTPRequest, _ respond: @escaping HTTPServer.Respond) {
@@ -73,6 +73,6 @@ extension ConsulAPI {
         let serviceID = body.value(forKeyIgnoringCaseAndUnderscores: "ServiceID")?.stringValue
         let checkID = body.value(forKeyIgnoringCaseAndUnderscores: "CheckID")?.stringValue
         let removed = agent.catalog.deregisterExternal(node: node, serviceID: serviceID, checkID: checkID)
-        respond(Self.json(request) { $0.bool(removed) })
+        respondWhenDurable(Self.json(request) { $0.bool(removed) }, respond)
     }
 }

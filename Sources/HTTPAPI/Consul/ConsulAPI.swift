@@ -268,6 +268,16 @@ public final class ConsulAPI {
 
     static func empty() -> HTTPResponse { HTTPResponse(status: 200, body: []) }
 
+    /// Answers `response` once the change just made is durable: an
+    /// acknowledged registration survives `kill -9`. A failed write is a
+    /// 500 (the change stays in memory and is saved again every second).
+    func respondWhenDurable(_ response: HTTPResponse, _ respond: @escaping HTTPServer.Respond) {
+        agent.whenDurable { failure in
+            guard let failure else { return respond(response) }
+            respond(Self.text(500, "the change is applied but could not be saved: \(failure)"))
+        }
+    }
+
     static func isTrue(_ request: HTTPRequest, _ name: String) -> Bool {
         guard request.query.contains(name) else { return false }
         let v = request.query[name] ?? ""

@@ -27,7 +27,7 @@ extension ConsulAPI {
                 return respond(Self.text(400, "Request decode failed: body is not valid JSON"))
             }
             switch agent.registerCheck(json) {
-            case .success: respond(Self.empty())
+            case .success: respondWhenDurable(Self.empty(), respond)
             case .failure(.unknownService(let id)): respond(Self.text(404, "ServiceID \"\(id)\" does not exist"))
             case .failure(let error): respond(Self.text(400, error.description))
             }
@@ -39,7 +39,7 @@ extension ConsulAPI {
                 return respond(Self.text(404, "Unknown check ID \"\(id)\". Ensure that the check ID is passed, not the check name."))
             }
             agent.catalog.removeCheck(id)
-            respond(Self.empty())
+            respondWhenDurable(Self.empty(), respond)
         case ("check", 3) where ["pass", "warn", "fail", "update"].contains(path[1]):
             if let bad = Self.require(request, "PUT") { return respond(bad) }
             let id = path[2]
