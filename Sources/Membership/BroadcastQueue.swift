@@ -17,6 +17,10 @@ extension SWIM {
         private var nextID: UInt64 = 1
         /// Bound on queued items: the oldest most-sent items are dropped beyond it.
         var capacity = 4096
+        /// Items held in `levels`, stale ones included: compacted when the
+        /// stale outnumber the current, so updates that replace each other
+        /// (and a node with no peer to send them to) cannot grow the queue.
+        private(set) var stored = 0
 
         var count: Int { current.count }
         var isEmpty: Bool { current.isEmpty }
@@ -28,7 +32,14 @@ extension SWIM {
             current[key] = id
             if levels.isEmpty { levels.append([]) }
             levels[0].append(Item(key: key, id: id, encoded: encoded))
+            stored += 1
+            if stored > 2 * max(current.count, 64) { compact() }
             if current.count > capacity { dropMostSent() }
+        }
+
+        private mutating func compact() {
+            for level in levels.indices { levels[level].removeAll { current[$0.key] != $0.id } }
+            stored = current.count
         }
 
         /// Takes messages that fit in `budget` bytes, each costing its length
@@ -64,6 +75,7 @@ extension SWIM {
                 levels[level].append(item)
             }
             while let last = levels.last, last.isEmpty, levels.count > 1 { levels.removeLast() }
+            stored = levels.reduce(0) { $0 + $1.count }
             return picked
         }
 
@@ -74,18 +86,21 @@ extension SWIM {
                 for item in levels[level] where current[item.key] == item.id { current[item.key] = nil }
             }
             levels.removeSubrange(limit...)
+            stored = levels.reduce(0) { $0 + $1.count }
         }
 
+        /// Drops the oldest of the most-sent items down to 7/8 of the
+        /// capacity at once (one pass, not one shift of the queue per item).
         private mutating func dropMostSent() {
-            for level in levels.indices.reversed() {
-                while let first = levels[level].first {
-                    levels[level].removeFirst()
-                    if current[first.key] == first.id {
-                        current[first.key] = nil
-                        return
-                    }
-                }
+            compact()
+            var excess = current.count - capacity * 7 / 8
+            for level in levels.indices.reversed() where excess > 0 {
+                let cut = min(excess, levels[level].count)
+                for item in levels[level].prefix(cut) { current[item.key] = nil }
+                levels[level].removeFirst(cut)
+                excess -= cut
             }
+            stored = current.count
         }
     }
 }

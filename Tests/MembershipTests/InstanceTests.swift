@@ -157,4 +157,21 @@ import Testing
         _ = q.take(budget: 1000, overheadPerMessage: 2, limit: 2)
         #expect(q.isEmpty, "each item is dropped after `limit` sends")
     }
+
+    /// An agent with no peer to send to (or updates replacing each other
+    /// faster than they go out) kept every stale copy: 200,000 updates of
+    /// 5,000 records held 200,000 items, and past the capacity each new one
+    /// shifted the whole queue.
+    @Test func replacedUpdatesDoNotAccumulateAndTheCapacityHoldsWithoutPeers() {
+        var q = SWIM.BroadcastQueue()
+        for n in 0..<200_000 { q.enqueue(key: "record:\(n % 5000)", encoded: [UInt8(n & 0xff)]) }
+        #expect(q.count <= q.capacity)
+        #expect(q.stored <= 2 * q.capacity, "\(q.stored) items held for \(q.count) current ones")
+        // The newest update of a key is the one kept and sent.
+        var fresh = SWIM.BroadcastQueue()
+        for n in 0..<10_000 { fresh.enqueue(key: "k\(n % 10)", encoded: [UInt8(n % 251)]) }
+        #expect(fresh.count == 10 && fresh.stored <= 2 * 64)
+        let sent = fresh.take(budget: 10_000, overheadPerMessage: 2, limit: 3)
+        #expect(Set(sent) == Set((9990..<10_000).map { [UInt8($0 % 251)] }))
+    }
 }
