@@ -210,6 +210,12 @@ public final class Agent {
         guard isAgentService(service.id) else {
             return .failure(ServiceDefinition.Invalid(description: "Service ID \"\(service.id)\" is the servers' own consul service"))
         }
+        let local = catalog.local
+        let newChecks = checks.filter { local.check($0.id) == nil }.count
+        if let problem = Catalog.Limits.problem(services: local.services.count + (local.service(service.id) == nil ? 1 : 0),
+                                                checks: local.checks.count + newChecks) {
+            return .failure(ServiceDefinition.Invalid(description: problem))
+        }
         switch Upstream.parse(definition: json, owner: service.id) {
         case .failure(let error): return .failure(ServiceDefinition.Invalid(description: error.description))
         case .success(let upstreams):
@@ -265,6 +271,10 @@ public final class Agent {
         case .failure(let error): return .failure(.invalid(error.description))
         case .success(let parsed): check = parsed
         }
+        if catalog.local.check(check.id) == nil,
+           let problem = Catalog.Limits.problem(services: 0, checks: catalog.local.checks.count + 1) {
+            return .failure(.invalid(problem))
+        }
         if !check.serviceID.isEmpty {
             guard let service = catalog.local.service(check.serviceID) else { return .failure(.unknownService(check.serviceID)) }
             check.serviceName = service.name
@@ -274,7 +284,6 @@ public final class Agent {
         return .success(())
     }
 
-    /// Removes a service of this agent, and its upstreams; false if unknown.
     /// Calls `done` on the loop once every registration and upstream made
     /// so far is on disk (at once without a data directory), else with why not.
     public func whenDurable(_ done: @escaping DurableStore.Done) {
@@ -283,6 +292,7 @@ public final class Agent {
         }
     }
 
+    /// Removes a service of this agent, and its upstreams; false if unknown.
     public func deregisterService(_ id: String) -> Bool {
         guard isAgentService(id), catalog.deregister(serviceID: id) else { return false }
         try? federation.setUpstreams([], owner: id)

@@ -16,7 +16,15 @@ public struct ByteWriter: Sendable {
         u32(UInt32(truncatingIfNeeded: v))
     }
     /// A string of up to 65,535 UTF-8 bytes (longer is cut; callers bound their inputs).
-    public mutating func string16(_ s: String) { blob16(Array(s.utf8)) }
+    /// Inputs are bounded before they get here (`Catalog.Limits`); should a
+    /// longer string still come, it is cut at a character boundary, so
+    /// what is written always decodes as UTF-8.
+    public mutating func string16(_ s: String) {
+        let utf8 = Array(s.utf8)
+        var n = min(utf8.count, Int(UInt16.max))
+        while n < utf8.count && n > 0 && utf8[n] & 0xC0 == 0x80 { n -= 1 }
+        blob16(Array(utf8[0..<n]))
+    }
     public mutating func blob32(_ b: [UInt8]) {
         u32(UInt32(min(b.count, Int(UInt32.max))))
         bytes.append(contentsOf: b)

@@ -45,6 +45,44 @@ import Testing
         }
     }
 
+    /// Every field is bounded on input, so what is accepted is written whole
+    /// and read back by peers; at the limits a definition is accepted and
+    /// round-trips through the record codec unchanged.
+    @Test func definitionsAtTheLimitsRoundTripAndPastThemAreRefusedNamingTheField() throws {
+        let meta = (0..<64).map { "\"k\($0)\":\"\(String(repeating: "v", count: 512))\"" }.joined(separator: ",")
+        let tags = (0..<256).map { "\"\(String(repeating: "t", count: 511))\($0 % 10)\"" }.joined(separator: ",")
+        let body = #"{"Name":"\#(String(repeating: "n", count: 512))","Tags":[\#(tags)],"Meta":{\#(meta)}}"#
+        guard case .success(let (service, _)) = Self.parse(body) else { Issue.record("the limits themselves are allowed"); return }
+        var record = Catalog.NodeRecord(node: "n1", address: "10.0.0.1", datacenter: "dc1", owner: "n1")
+        record.services = [service]
+        #expect(try Catalog.RecordCodec.decode(Catalog.RecordCodec.encode(record)) == record)
+        let refused: [(String, String)] = [
+            (#"{"Name":"\#(String(repeating: "n", count: 513))"}"#, "Service.Name"),
+            (#"{"Name":"web","ID":"\#(String(repeating: "i", count: 513))"}"#, "Service.ID"),
+            (#"{"Name":"web","Tags":[\#((0..<257).map { "\"t\($0)\"" }.joined(separator: ","))]}"#, "Service.Tags"),
+            (#"{"Name":"web","Meta":{\#(meta),"one":"more"}}"#, "Service.Meta"),
+            (#"{"Name":"web","Meta":{"k":"\#(String(repeating: "v", count: 513))"}}"#, "Service.Meta"),
+            (#"{"Name":"web","Meta":{"\#(String(repeating: "k", count: 129))":"v"}}"#, "too long"),
+            (#"{"Name":"web","Check":{"TTL":"5s","Name":"\#(String(repeating: "c", count: 600))"}}"#, "Check.Name"),
+        ]
+        for (body, mention) in refused {
+            switch Self.parse(body) {
+            case .success: Issue.record("\(body.prefix(80)) should be refused")
+            case .failure(let e): #expect(e.description.contains(mention), "\(body.prefix(80)): \(e)")
+            }
+        }
+    }
+
+    /// A string past the wire's 64 KiB is cut at a character boundary, so
+    /// the record still decodes (it used to be cut inside a UTF-8 sequence).
+    @Test func aStringPastTheWireLimitIsCutAtACharacterBoundary() throws {
+        var record = Catalog.NodeRecord(node: "n1", address: "10.0.0.1", datacenter: "dc1", owner: "n1")
+        record.meta["long"] = String(repeating: "é", count: 40_000)  // 80,000 bytes: byte 65,535 is inside an "é"
+        let decoded = try Catalog.RecordCodec.decode(Catalog.RecordCodec.encode(record))
+        let kept = try #require(decoded.meta["long"])
+        #expect(kept.utf8.count == 65_534 && kept == String(repeating: "é", count: 32_767))
+    }
+
     @Test func standaloneCheckUsesItsNameAsID() throws {
         let json = try JSONValue.parse(#"{"Name":"disk","TTL":"30s","ServiceID":"web"}"#)
         let check = try ServiceDefinition.parseCheck(json: json).get()

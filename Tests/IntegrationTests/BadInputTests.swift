@@ -6,6 +6,9 @@ import Testing
 extension Integration {
     @Suite("Bad input")
     struct BadInput {
+        /// 65 metadata pairs: one more than Consul allows.
+        static let manyMeta = "{" + (0..<65).map { "\"k\($0)\":\"v\"" }.joined(separator: ",") + "}"
+
         @Test("bad bodies, wrong types, huge bodies, unknown paths and methods get clear errors; registrations survive")
         func badRequestsLeaveTheRegistryIntact() throws {
             try Harness.run("badinput") { h in
@@ -31,6 +34,16 @@ extension Integration {
                     ("/v1/agent/check/update/none", #"{"Status":"passing"}"#, 500, "does not have associated TTL"),
                     ("/v1/agent/service/deregister/none", "", 404, "Unknown service ID"),
                     ("/v1/no/such/path", "", 404, "404 page not found"),
+                    // Fields past what every peer can read back (the wire carries 64 KiB strings).
+                    ("/v1/agent/service/register", #"{"Name":"web","Tags":["\#(String(repeating: "t", count: 70_000))"]}"#, 400, "Service.Tags"),
+                    ("/v1/agent/service/register", #"{"Name":"\#(String(repeating: "n", count: 600))"}"#, 400, "Service.Name"),
+                    ("/v1/agent/service/register", #"{"Name":"web","Meta":\#(Self.manyMeta)}"#, 400, "Service.Meta"),
+                    ("/v1/agent/service/register", #"{"Name":"web","Meta":{"consul-x":"1"}}"#, 400, "reserved"),
+                    ("/v1/agent/service/register", #"{"Name":"web","Meta":{"a b":"1"}}"#, 400, "letters, digits"),
+                    ("/v1/agent/service/register", #"{"Name":"web","Check":{"TTL":"10s","Notes":"\#(String(repeating: "x", count: 5000))"}}"#, 400, "Check.Notes"),
+                    ("/v1/agent/check/register", #"{"Name":"c","HTTP":"http://127.0.0.1/","Interval":"10s","Body":"\#(String(repeating: "b", count: 70_000))"}"#, 400, "Body"),
+                    ("/v1/catalog/register", #"{"Node":"ext","Address":"10.1.1.1","NodeMeta":\#(Self.manyMeta)}"#, 400, "NodeMeta"),
+                    ("/v1/catalog/register", #"{"Node":"ext","Address":"10.1.1.1","Service":{"Service":"db","Meta":{"v":"\#(String(repeating: "v", count: 600))"}}}"#, 400, "Service.Meta"),
                 ]
                 for (path, body, status, mention) in cases {
                     let r = put(path, body)
@@ -46,6 +59,8 @@ extension Integration {
                 let services = try HTTPClient.get(agent.ip, agent.ports.http, "/v1/agent/services")
                 h.check(services.status == 200 && services.text.contains("\"keep\"") && !services.text.contains("\"web\""),
                         "the registry is unharmed: \(services)")
+                let nodes = try HTTPClient.get(agent.ip, agent.ports.http, "/v1/catalog/nodes")
+                h.check(nodes.status == 200 && !nodes.text.contains("\"ext\""), "no refused external node was registered: \(nodes)")
             }
         }
     }

@@ -73,8 +73,13 @@ public enum ServiceDefinition {
                 }
                 service.enableTagOverride = b
             }
+            if let problem = Catalog.Limits.problem(in: service) { return .failure(Invalid(description: problem)) }
             switch Catalog.serviceChecks(json, service: service, scripts: scripts) {
-            case .success(let checks): return .success((service, checks))
+            case .success(let checks):
+                if let problem = checks.lazy.compactMap(Catalog.Limits.problem(in:)).first {
+                    return .failure(Invalid(description: problem))
+                }
+                return .success((service, checks))
             case .failure(let error): return .failure(Invalid(description: error.description))
             }
         } catch {
@@ -92,6 +97,7 @@ public enum ServiceDefinition {
         case .failure(let e): return .failure(Invalid(description: e.description))
         case .success(var check):
             check.serviceID = json.value(forKeyIgnoringCaseAndUnderscores: "ServiceID")?.stringValue ?? ""
+            if let problem = Catalog.Limits.problem(in: check) { return .failure(Invalid(description: problem)) }
             return .success(check)
         }
     }

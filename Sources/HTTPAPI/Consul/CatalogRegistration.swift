@@ -55,6 +55,18 @@ extension ConsulAPI {
             }
             checks.append(check)
         }
+        if let problem = Catalog.Limits.problem(node: node, address: address, meta: map("NodeMeta"),
+                                                taggedAddresses: map("TaggedAddresses"))
+            ?? checks.lazy.compactMap(Catalog.Limits.problem(in:)).first {
+            return respond(Self.text(400, problem))
+        }
+        if let existing = agent.catalog.external[node] {
+            let services = existing.services.count + (service.map { existing.service($0.id) == nil ? 1 : 0 } ?? 0)
+            let added = checks.filter { existing.check($0.id) == nil }.count
+            if let problem = Catalog.Limits.problem(services: services, checks: existing.checks.count + added) {
+                return respond(Self.text(400, problem))
+            }
+        }
         if node == agent.config.nodeName {
             return respond(Self.text(400, "use /v1/agent/service/register for this agent's own node (\(node))"))
         }
