@@ -21,12 +21,7 @@ import Testing
 
     private func entry(_ n: Int) -> [UInt8] { Array("entry-\(n)".utf8) }
 
-    private func onLoop<T: Sendable>(_ loop: EventLoop, _ work: @escaping @Sendable () -> T) -> T? {
-        let result = Mutex<T?>(nil)
-        loop.execute { let value = work(); result.withLock { $0 = value } }
-        _ = waitUntil { result.withLock { $0 != nil } }
-        return result.withLock { $0 }
-    }
+    private func onLoop<T: Sendable>(_ loop: EventLoop, _ work: @escaping @Sendable () -> T) -> T? { loop.sync(work) }
 
     @Test func acknowledgedEntriesAreOnDiskAndManyChangesShareOneWriteWhileTheLoopRuns() throws {
         let dir = try TempDir()

@@ -69,9 +69,17 @@ final class RPCClient {
     private var nextID: UInt64 = 1
     static let inFlightLimit = 4096
     static let connectTimeout: Duration = .seconds(5)
+    /// A connection with nothing in flight for this long is closed (and
+    /// opened again on the next request): sooner than the server's
+    /// `RPCServer.idleTimeout`, so the client, not a race, ends it.
+    static let idleTimeout: Duration = .seconds(120)
 
-    init(endpoint: Endpoint, loop: EventLoop, tls: TLSContext? = nil, serverName: String? = nil) {
+    private let idleTimeout: Duration
+
+    init(endpoint: Endpoint, loop: EventLoop, tls: TLSContext? = nil, serverName: String? = nil,
+         idleTimeout: Duration = RPCClient.idleTimeout) {
         self.endpoint = endpoint
+        self.idleTimeout = idleTimeout
         self.loop = loop
         self.tls = tls
         self.serverName = serverName
@@ -89,9 +97,12 @@ final class RPCClient {
         let id = nextID
         nextID += 1
         let timer = loop.schedule(after: timeout) { [weak self] in
-            guard let entry = self?.pending.removeValue(forKey: id) else { return }
-            entry.done(.failure(RPC.Failure(.timeout, "rpc: no answer from \(self?.endpoint.description ?? "server") in \(timeout)")))
+            guard let self, let entry = pending.removeValue(forKey: id) else { return }
+            if pending.isEmpty { self.connection?.resumeIdleTimeout() }
+            entry.done(.failure(RPC.Failure(.timeout, "rpc: no answer from \(endpoint.description) in \(timeout)")))
         }
+        // No bytes flow while a blocking query waits: not idle.
+        if pending.isEmpty { connection.pauseIdleTimeout() }
         pending[id] = (timer, done)
         connection.write(RPC.encode(.request(id: id, envelope)))
     }
@@ -101,7 +112,8 @@ final class RPCClient {
     }
 
     private func connect() -> TCPConnection? {
-        guard let c = try? TCPConnection.connect(to: endpoint, loop: loop, timeout: Self.connectTimeout) else { return nil }
+        guard let c = try? TCPConnection.connect(to: endpoint, loop: loop, timeout: Self.connectTimeout,
+                                                 idleTimeout: idleTimeout) else { return nil }
         if let tls {
             do {
                 c.secure(with: try TLSSession(context: tls, hostname: serverName))
@@ -137,6 +149,7 @@ final class RPCClient {
         }
         guard let entry = pending.removeValue(forKey: id) else { return }
         loop.cancel(entry.timer)
+        if pending.isEmpty { connection?.resumeIdleTimeout() }
         entry.done(answer)
     }
 
@@ -174,13 +187,20 @@ final class RPCServer {
     private(set) var refusedPlaintext = 0
     private(set) var failedHandshakes = 0
     static let handshakeTimeout: Duration = .seconds(10)
+    /// A connection with no request in flight and no bytes for this long
+    /// is closed. A blocking query in flight (up to 10 minutes) holds it
+    /// open; a tunnel is the relay's to time out.
+    static let idleTimeout: Duration = .seconds(300)
     /// Tunnels hold a connection each, so this is generous.
     static let connectionLimit = 8192
     static let inFlightLimit = 4096
 
+    private let idleTimeout: Duration
+
     init(bind: Endpoint, loop: EventLoop, tls: TLSContext? = nil, tlsRequired: Bool = false,
-         handler: @escaping Handler) throws(SocketError) {
+         idleTimeout: Duration = RPCServer.idleTimeout, handler: @escaping Handler) throws(SocketError) {
         self.loop = loop
+        self.idleTimeout = idleTimeout
         self.handler = handler
         self.tls = tls
         self.tlsRequired = tlsRequired
@@ -199,7 +219,7 @@ final class RPCServer {
             return socket.close()
         }
         connections += 1
-        let connection = TCPConnection(accepted: socket, peer: peer, loop: loop)
+        let connection = TCPConnection(accepted: socket, peer: peer, loop: loop, idleTimeout: idleTimeout)
         connection.onClose = { [unowned self] _, _ in connections -= 1 }
         guard let tls else { return serve(connection, as: .plaintext(peer)) }
         let who = peer.map { "\($0.ip)" } ?? "?"
@@ -244,6 +264,17 @@ final class RPCServer {
         }
     }
 
+    /// The answer's frame; an answer past the frame limit becomes a failure
+    /// (sent whole, the peer would drop the connection and every request
+    /// in flight on it).
+    static func answerFrame(id: UInt64, _ answer: RPC.Answer) -> [UInt8] {
+        let frame = RPC.encode(.answer(id: id, answer))
+        guard frame.count - 4 > RPC.frameLimit else { return frame }
+        Log.warn("rpc", "an answer of \(frame.count) bytes exceeds the \(RPC.frameLimit)-byte frame limit; answering a failure")
+        return RPC.encode(.answer(id: id, .failure(RPC.Failure(.badRequest,
+            "rpc: the answer (\(frame.count) bytes) exceeds the frame limit (\(RPC.frameLimit) bytes)"))))
+    }
+
     /// RPC on an open (plaintext or established TLS) connection.
     private func serve(_ connection: TCPConnection, as rpcPeer: RPCPeer) {
         let peer = rpcPeer.endpoint
@@ -271,6 +302,7 @@ final class RPCServer {
                         return
                     }
                     connection.pauseReading()
+                    connection.pauseIdleTimeout()
                     connection.onBytes = { _, _ in }
                     // Counted by the gateway from here on.
                     connection.onClose = { _, _ in }
@@ -282,12 +314,14 @@ final class RPCServer {
                     continue
                 }
                 inFlight += 1
+                if inFlight == 1 { connection.pauseIdleTimeout() }
                 var answered = false
                 handler(envelope, rpcPeer) { [weak connection] answer in
                     guard !answered else { return }
                     answered = true
                     inFlight -= 1
-                    connection?.write(RPC.encode(.answer(id: id, answer)))
+                    if inFlight == 0 { connection?.resumeIdleTimeout() }
+                    connection?.write(Self.answerFrame(id: id, answer))
                 }
             }
         }
