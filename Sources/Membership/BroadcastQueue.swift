@@ -38,7 +38,9 @@ extension SWIM {
         }
 
         private mutating func compact() {
-            for level in levels.indices { levels[level].removeAll { current[$0.key] != $0.id } }
+            // A copy: the closure must not read `self` while `levels` is being mutated.
+            let live = current
+            levels = levels.map { items in items.filter { live[$0.key] == $0.id } }
             stored = current.count
         }
 

@@ -12,11 +12,18 @@ struct FrameReader {
         case tooLarge(Int)
     }
 
+    /// The length the frame's header announces, once it has arrived.
+    var declaredLength: Int? {
+        buffer.count >= 4 ? Int(buffer[0]) << 24 | Int(buffer[1]) << 16 | Int(buffer[2]) << 8 | Int(buffer[3]) : nil
+    }
+
     mutating func append(_ bytes: UnsafeRawBufferPointer) -> Outcome {
+        let hadHeader = buffer.count >= 4
         buffer.append(contentsOf: bytes)
-        guard buffer.count >= 4 else { return .needMore }
-        let length = Int(buffer[0]) << 24 | Int(buffer[1]) << 16 | Int(buffer[2]) << 8 | Int(buffer[3])
+        guard let length = declaredLength else { return .needMore }
         guard length <= limit else { return .tooLarge(length) }
+        // One allocation for the whole frame, not doublings to twice its size.
+        if !hadHeader { buffer.reserveCapacity(4 + length) }
         guard buffer.count >= 4 + length else { return .needMore }
         return .frame(Array(buffer[4..<4 + length]))
     }

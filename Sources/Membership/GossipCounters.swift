@@ -6,6 +6,8 @@ public struct GossipCounters: Sendable, Equatable {
     public var aliveMessages = 0
     public var suspectMessages = 0
     public var deadMessages = 0
+    /// News of a new member ignored because the pool was at `Settings.memberLimit`.
+    public var membersRefused = 0
     /// `memberlist.udp.sent` / `.udp.received`: bytes (and datagrams).
     public var udpSentBytes = 0
     public var udpSentPackets = 0

@@ -74,7 +74,8 @@ extension GossipPool {
     private func ask(_ member: SWIM.Member, _ request: StreamMessage.KeyringRequest, key: AESGCM.Key,
                      done: @escaping (Result<Keyring, KeyringError>) -> Void) {
         var answered: Result<Keyring, KeyringError>?
-        self.request(member.address, { [unowned self] in sealedStream(.keyringRequest(request), key: key) }, answer: { [unowned self] frame in
+        self.request(member.address, { [weak self] in self?.sealedStream(.keyringRequest(request), key: key) }, answer: { [weak self] frame in
+            guard let self else { return "the pool shut down" }
             switch openStream(frame) {
             case .message(.keyringAnswer(let ring, let error), _):
                 answered = error.isEmpty ? .success(ring) : .failure(KeyringError(error))

@@ -65,10 +65,12 @@ extension GossipPool {
         wireCounters.tcpConnects += 1
         var reader = FrameReader(limit: Self.frameLimit)
         var finished = false
+        var reserved = 0
         func finish(_ error: String?) {
             guard !finished else { return }
             finished = true
             exchanges -= 1
+            release(reserved)
             completion(error)
         }
         connection.onConnected = { [weak self] conn in
@@ -80,8 +82,16 @@ extension GossipPool {
             self?.wireCounters.tcpSentBytes += frame.count
             conn.write(frame)
         }
-        connection.onBytes = { conn, bytes in
-            switch reader.append(bytes) {
+        connection.onBytes = { [weak self] conn, bytes in
+            let outcome = reader.append(bytes)
+            if reserved == 0, let n = reader.declaredLength, case .needMore = outcome {
+                guard let self, reserve(n) else {
+                    finish("a frame of \(n) bytes does not fit the push/pull memory budget now")
+                    return conn.close()
+                }
+                reserved = n
+            }
+            switch outcome {
             case .needMore: return
             case .tooLarge(let n):
                 finish("frame of \(n) bytes refused")
@@ -99,10 +109,13 @@ extension GossipPool {
 
     /// A push/pull exchange with `peer` (full state both ways).
     func exchange(with peer: Endpoint, join: Bool, completion: @escaping (String?) -> Void) {
-        request(peer, { [unowned self] in
+        // Weak: a stream can outlive its pool (closed at shutdown while in flight).
+        request(peer, { [weak self] in
+            guard let self else { return nil }
             let user = delegate?.localState(join: join, answering: nil) ?? []
             return pushPullFrame(instance.pushPullPayload(join: join, userState: user), key: encryption.sealingKey)
-        }, answer: { [unowned self] frame in
+        }, answer: { [weak self] frame in
+            guard let self else { return "the pool shut down" }
             let payload: [UInt8]
             switch openStream(frame) {
             case .plaintext(let p): payload = p
@@ -135,9 +148,21 @@ extension GossipPool {
         let connection = TCPConnection(accepted: socket, peer: peer, loop: loop, idleTimeout: instance.settings.tcpTimeout)
         var reader = FrameReader(limit: Self.frameLimit)
         var answered = false
-        connection.onBytes = { [unowned self] conn, bytes in
+        var reserved = 0
+        connection.onBytes = { [weak self] conn, bytes in
+            guard let self else { return conn.close() }
             guard !answered else { return }
-            switch reader.append(bytes) {
+            let outcome = reader.append(bytes)
+            if reserved == 0, let n = reader.declaredLength, case .needMore = outcome {
+                guard reserve(n) else {
+                    if refusalLog.allow("budget", now: loop.now()) {
+                        Log.warn("memberlist.\(label)", "refused a push/pull of \(n) bytes from \(peer.map { "\($0)" } ?? "?"): the \(Self.receiveBudget >> 20) MiB budget for frames being received is spent (logged once a minute)")
+                    }
+                    return conn.close()
+                }
+                reserved = n
+            }
+            switch outcome {
             case .needMore: return
             case .tooLarge(let n):
                 Log.warn("memberlist.\(label)", "refused push/pull frame of \(n) bytes from \(peer.map { "\($0)" } ?? "?")")
@@ -151,8 +176,24 @@ extension GossipPool {
                 conn.closeWhenFlushed()
             }
         }
-        connection.onClose = { [unowned self] _, _ in exchanges -= 1 }
+        connection.onClose = { [weak self] _, _ in
+            guard let self else { return }
+            exchanges -= 1
+            release(reserved)
+        }
     }
+
+    /// Takes `bytes` of the receive budget; false (counted) when they do not fit.
+    func reserve(_ bytes: Int) -> Bool {
+        guard bytes <= receiveBudgetLeft else {
+            exchangesOverBudget += 1
+            return false
+        }
+        receiveBudgetLeft -= bytes
+        return true
+    }
+
+    func release(_ bytes: Int) { receiveBudgetLeft += bytes }
 
     /// The frame that answers a peer's stream; nil closes it unanswered.
     private func answer(_ frame: [UInt8], from peer: Endpoint?) -> [UInt8]? {

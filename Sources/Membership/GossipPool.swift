@@ -30,9 +30,17 @@ public final class GossipPool {
     private var armedFor: Instant?
     private var receiveBuffer = [UInt8](repeating: 0, count: 65536)
     /// push/pull exchanges in flight, bounded so a flood cannot exhaust descriptors.
-    var exchanges = 0
+    public internal(set) var exchanges = 0
     static let maxExchanges = 128
     static let frameLimit = 64 << 20
+    /// Push/pull frames being received, all exchanges together, hold at
+    /// most this many bytes (announced lengths are reserved up front; an
+    /// exchange that does not fit is refused): 128 exchanges of 64 MiB
+    /// could otherwise ask for 8 GiB.
+    static let receiveBudget = 128 << 20
+    var receiveBudgetLeft = GossipPool.receiveBudget
+    /// Exchanges refused because their frame did not fit `receiveBudget`.
+    public internal(set) var exchangesOverBudget = 0
     public internal(set) var droppedPackets = 0
     /// Bytes and streams on the wire (the instance counts messages).
     var wireCounters = GossipCounters()

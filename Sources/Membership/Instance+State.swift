@@ -16,6 +16,10 @@ extension SWIM.Instance {
         }
         guard alive.meta.count <= settings.metaLimit, !alive.name.isEmpty else { return }
         guard let i = index[alive.name] else {
+            guard nodes.count < settings.memberLimit else {
+                counters.membersRefused += 1
+                return
+            }
             let member = SWIM.Member(name: alive.name, address: alive.address, meta: alive.meta,
                                      incarnation: alive.incarnation, status: .alive, since: now)
             insert(member)

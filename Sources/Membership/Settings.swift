@@ -48,6 +48,10 @@ extension SWIM {
         public var packetSize: Int
         /// Largest node metadata accepted.
         public var metaLimit: Int = 512
+        /// Members known at once, dead and left ones until reaped included:
+        /// news of more is ignored (and counted), so a stranger's stream of
+        /// invented members cannot grow the pool without bound.
+        public var memberLimit: Int = 16384
         /// TCP push/pull connect and exchange timeout.
         public var tcpTimeout: Duration
         /// Network coordinates, computed from the round trips of direct probes.

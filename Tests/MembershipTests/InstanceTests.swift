@@ -174,4 +174,22 @@ import Testing
         let sent = fresh.take(budget: 10_000, overheadPerMessage: 2, limit: 3)
         #expect(Set(sent) == Set((9990..<10_000).map { [UInt8($0 % 251)] }))
     }
+
+    /// Invented members (anyone can send alive messages to a pool without
+    /// a key) stop at the member limit and are counted, not kept.
+    @Test func membersStopAtTheLimitAndTheRestAreCountedNotKept() {
+        var settings = SWIM.Settings.lan
+        settings.memberLimit = 10
+        var me = Self.instance(settings: settings)
+        for n in 0..<50 {
+            let alive = SWIM.Alive(incarnation: 0, name: "invented-\(n)", address: Self.address(UInt8(2 + n)), meta: [])
+            _ = me.receive(Self.packet(.alive(alive)), from: Self.address(2), now: Self.t0)
+        }
+        #expect(me.liveMemberCount == 10, "ourselves and nine others")
+        #expect(me.counters.membersRefused == 41)
+        // A member already known is still updated at the limit.
+        let refreshed = SWIM.Alive(incarnation: 5, name: "invented-0", address: Self.address(200), meta: [])
+        _ = me.receive(Self.packet(.alive(refreshed)), from: Self.address(2), now: Self.t0)
+        #expect(me.member(named: "invented-0")?.address == Self.address(200))
+    }
 }
