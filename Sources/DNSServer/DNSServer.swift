@@ -173,9 +173,16 @@ public final class DNSServer {
                 answerStream(query, on: connection)
             }
             if offset > 0 { pending.removeFirst(offset) }
+            // A client that sends queries and never reads the answers: stop
+            // reading it until it has read them.
+            if connection.pendingOutput > Self.tcpOutputLimit { connection.pauseReading() }
         }
-        connection.onClose = { [unowned self] _, _ in connections -= 1 }
+        connection.onDrained = { connection in connection.resumeReading() }
+        connection.onClose = { [weak self] _, _ in self?.connections -= 1 }
     }
+
+    /// Answers queued on one TCP connection past which it is not read.
+    static let tcpOutputLimit = 256 << 10
 
     private func answerStream(_ query: [UInt8], on connection: TCPConnection) {
         var tally = DNSCounters.Tally()

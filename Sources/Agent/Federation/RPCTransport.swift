@@ -220,7 +220,7 @@ final class RPCServer {
         }
         connections += 1
         let connection = TCPConnection(accepted: socket, peer: peer, loop: loop, idleTimeout: idleTimeout)
-        connection.onClose = { [unowned self] _, _ in connections -= 1 }
+        connection.onClose = { [weak self] _, _ in self?.connections -= 1 }
         guard let tls else { return serve(connection, as: .plaintext(peer)) }
         let who = peer.map { "\($0.ip)" } ?? "?"
         // A TLS record starts 0x16 (handshake); an RPC frame's first byte is
@@ -257,7 +257,7 @@ final class RPCServer {
             }
             connection.onSecured = { [unowned self] connection in
                 loop.cancel(deadline)
-                connection.onClose = { [unowned self] _, _ in connections -= 1 }
+                connection.onClose = { [weak self] _, _ in self?.connections -= 1 }
                 serve(connection, as: RPCPeer(endpoint: peer, certificate: session.peerCertificate, secured: true))
             }
             connection.secure(with: session, received: bytes)

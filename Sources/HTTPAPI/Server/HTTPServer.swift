@@ -33,10 +33,10 @@ public final class HTTPServer {
             let connection = TCPConnection(accepted: socket, peer: peer, loop: loop, idleTimeout: idleTimeout)
             guard let tls else {
                 let session = HTTPSession(connection: connection, limits: limits, handler: handler)
-                session.onClosed = { [unowned self] in open -= 1 }
+                session.onClosed = { [weak self] in self?.open -= 1 }
                 return
             }
-            connection.onClose = { [unowned self] _, _ in open -= 1 }
+            connection.onClose = { [weak self] _, _ in self?.open -= 1 }
             connection.onBytes = { [unowned self] connection, bytes in
                 // A TLS record starts 0x16 (handshake).
                 guard bytes.first == 0x16 else {
@@ -45,7 +45,7 @@ public final class HTTPServer {
                 }
                 guard let tlsSession = try? TLSSession(context: tls) else { return connection.close() }
                 let session = HTTPSession(connection: connection, limits: limits, handler: handler)
-                session.onClosed = { [unowned self] in open -= 1 }
+                session.onClosed = { [weak self] in self?.open -= 1 }
                 connection.secure(with: tlsSession, received: bytes)
             }
         }
