@@ -203,8 +203,9 @@ public struct ACLStore: Sendable {
         var r = ByteReader(bytes)
         guard try r.u8() == 1 else { throw .invalid("unknown ACL state format") }
         let count = Int(try r.u32())
-        // An entry takes at least 20 bytes: a bound before allocating.
-        guard count <= entryLimit, count <= r.remaining / 20 else { throw .invalid("ACL entry count exceeds payload") }
+        // An entry takes at least 17 bytes (kind, two empty strings, version,
+        // an empty body): a bound before allocating.
+        guard count <= entryLimit, count <= r.remaining / 17 else { throw .invalid("ACL entry count exceeds payload") }
         var out: [Entry] = []
         for _ in 0..<count {
             guard let kind = Kind(rawValue: try r.u8()) else { throw .invalid("unknown ACL entry kind") }
