@@ -4,7 +4,7 @@
 #   - HTTP from 64 connections (wrk) against agent 1, with 32 blocking
 #     queries parked on it (curl loops with ?index=&wait=5m),
 #   - registrations churning on all 5 agents (register, then deregister),
-# on 5 agents joined on loopback (127.0.214.1-5), then a 30 s rest. Prints,
+# on 5 agents joined on loopback (127.0.214.1-5), then a 65 s rest (past the agent's once-a-minute heap trim). Prints,
 # for every agent, resident memory and open descriptors before, after the
 # load and after the rest; the errors answered (wrk non-2xx and socket
 # errors, dnsperf lost queries, failed registrations); and the members each
@@ -87,7 +87,7 @@ pids+=($!)
 for p in "${pids[@]}"; do wait "$p" || true; done
 pids=()
 for i in 1 2 3 4 5; do after[$i]="$(rss_fds "${agents[$((i - 1))]}")"; done
-sleep 30
+sleep 65
 for i in 1 2 3 4 5; do rested[$i]="$(rss_fds "${agents[$((i - 1))]}")"; done
 
 {
@@ -95,7 +95,7 @@ for i in 1 2 3 4 5; do rested[$i]="$(rss_fds "${agents[$((i - 1))]}")"; done
     echo "## dnsperf"; cat "$WORK/dnsperf.out"
     cat "$WORK"/churn*
     echo "blocking query failures: $(cat "$WORK"/blocking* | awk '{s += $1} END {print s + 0}')"
-    printf '%-8s %22s %22s %22s\n' agent "RSS KiB / fds before" "after load" "after 30 s rest"
+    printf '%-8s %22s %22s %22s\n' agent "RSS KiB / fds before" "after load" "after 65 s rest"
     for i in 1 2 3 4 5; do printf '%-8s %22s %22s %22s\n' "soak$i" "${before[$i]}" "${after[$i]}" "${rested[$i]}"; done
     for i in 1 2 3 4 5; do
         echo "soak$i lists $(curl -fsS "http://$(ip_of "$i"):8500/v1/agent/members" | grep -o '"Status":1' | wc -l) members alive"

@@ -8,6 +8,7 @@ extension Agent {
     public var metricsHostname: String? { config.telemetry.disableHostname ? nil : HostNetwork.hostName() }
 
     func startMetrics() {
+        MemoryTrim.schedule(on: loop)
         let hostname = metricsHostname
         metrics.addSource { [weak self] in
             guard let self else { return [] }

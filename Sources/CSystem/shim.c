@@ -6,6 +6,7 @@
 #include <sys/signalfd.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -89,3 +90,5 @@ int csystem_send_batch(int fd, const unsigned char *buffers, int slot, const str
 }
 
 int csystem_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int csystem_malloc_trim(void) { return malloc_trim(0); }

@@ -30,4 +30,6 @@ int csystem_send_batch(int fd, const unsigned char *buffers, int slot, const str
 static inline unsigned int csystem_epollin(void) { return EPOLLIN; }
 static inline unsigned int csystem_epollout(void) { return EPOLLOUT; }
 static inline unsigned int csystem_epollerr(void) { return EPOLLERR | EPOLLHUP | EPOLLRDHUP; }
+/// glibc's malloc_trim(0): frees the unused pages of every arena.
+int csystem_malloc_trim(void);
 #endif
