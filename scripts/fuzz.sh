@@ -91,8 +91,20 @@ lock_held_above() {
     done
     return 1
 }
-locked() {
-    if [ -z "$LOCK" ] || lock_held_above; then "$@"; else flock "$LOCK" "$@"; fi
+# The whole build holds the lock once (not once per command, which would
+# queue behind every other build in between); the commands it runs get
+# the lock's descriptor closed, so nothing they leave behind keeps it.
+lock_build() {
+    if [ -n "$LOCK" ] && ! lock_held_above; then
+        exec 9>>"$LOCK"
+        flock 9
+    fi
+}
+unlock_build() {
+    if [ -n "$LOCK" ] && { true >&9; } 2>/dev/null; then
+        flock -u 9
+        exec 9>&-
+    fi
 }
 
 build() {
@@ -101,7 +113,7 @@ build() {
     : > "$log"
     # Every library module (not the executables: libFuzzer brings main).
     for m in HTTPAPI DNSServer; do
-        if ! (cd "$ROOT" && locked swift build --build-path "$BUILD" -c debug --target "$m" "${SWIFT_FLAGS[@]}") >> "$log" 2>&1; then
+        if ! (cd "$ROOT" && swift build --build-path "$BUILD" -c debug --target "$m" "${SWIFT_FLAGS[@]}") >> "$log" 2>&1 9>&-; then
             tail -40 "$log" >&2
             echo "fuzz.sh: building the instrumented modules failed (log: $log)" >&2
             exit 2
@@ -117,10 +129,10 @@ build() {
         if [ -x "$bin" ] && [ -z "$(find "$ROOT/Fuzz/$t.swift" "$ROOT"/Fuzz/Support*.swift "${objects[@]}" -newer "$bin" 2>/dev/null | head -1)" ]; then
             continue
         fi
-        if ! locked swiftc -sanitize=fuzzer,address -parse-as-library -g -Onone -warnings-as-errors -swift-version 6 \
+        if ! swiftc -sanitize=fuzzer,address -parse-as-library -g -Onone -warnings-as-errors -swift-version 6 \
                 -module-name "Fuzz$t" "${includes[@]}" -use-ld=lld \
                 "$ROOT/Fuzz/$t.swift" "$ROOT"/Fuzz/Support*.swift "${objects[@]}" \
-                -Xlinker -l:libssl.a -Xlinker -l:libcrypto.a -o "$bin.tmp" >> "$log" 2>&1; then
+                -Xlinker -l:libssl.a -Xlinker -l:libcrypto.a -o "$bin.tmp" >> "$log" 2>&1 9>&-; then
             tail -40 "$log" >&2
             echo "fuzz.sh: building target $t failed (log: $log)" >&2
             exit 2
@@ -134,7 +146,9 @@ if [ "$no_build" = 1 ]; then
         [ -x "$BUILD/bin/$t" ] || { echo "fuzz.sh: -no-build, but $BUILD/bin/$t is not built" >&2; exit 2; }
     done
 else
+    lock_build
     build
+    unlock_build
 fi
 [ "$mode" = build ] && exit 0
 
