@@ -76,15 +76,8 @@ import Testing
         var fds: [Int32] = []
         defer { for fd in fds { close(fd) } }
         for _ in 0..<3 {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = endpoint.port.bigEndian
-            inet_pton(AF_INET, endpoint.ip, &address.sin_addr)
-            let rc = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            #expect(rc == 0)
+            let fd = connectTCP(endpoint.ip, endpoint.port)
+            #expect(fd >= 0)
             _ = header.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             fds.append(fd)
             // One at a time, so which one is refused is known.
