@@ -3,6 +3,7 @@
 // CatalogSync merges it: ACLStore entries whose bodies are policy or
 // token JSON, a policy's rules in HCL or JSON.
 @testable import Agent
+@testable import CatalogCore
 
 func fuzz(_ bytes: [UInt8]) {
     guard let state = try? Catalog.PushPullState.decode(bytes) else { return }

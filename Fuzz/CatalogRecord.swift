@@ -3,6 +3,7 @@
 // entries are skipped, and the owner's local file (a record with its
 // checks' specs, Catalog.RecordCodec.decodeLocal).
 @testable import Agent
+@testable import CatalogCore
 import Sockets
 
 func fuzz(_ bytes: [UInt8]) {

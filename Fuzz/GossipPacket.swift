@@ -4,6 +4,7 @@
 // ACL entries, user events), read as CatalogSync reads them.
 import Agent
 @testable import Membership
+@testable import MembershipCore
 import Sockets
 
 func fuzz(_ bytes: [UInt8]) {

@@ -4,6 +4,7 @@
 // keyring request or answer). The frame itself is read by FrameReader.
 import Crypto
 @testable import Membership
+@testable import MembershipCore
 import Sockets
 
 func fuzz(_ bytes: [UInt8]) {

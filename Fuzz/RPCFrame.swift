@@ -3,6 +3,7 @@
 // (RPC.decode), checked against the allow-list, and an HTTP request's
 // method and target read as the forwarded request is built.
 @testable import Agent
+@testable import CatalogCore
 import HTTPAPI
 
 func fuzz(_ bytes: [UInt8]) {

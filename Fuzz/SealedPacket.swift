@@ -7,6 +7,7 @@
 // the key that made it, and that a flipped bit makes it unopenable.
 import Crypto
 @testable import Membership
+@testable import MembershipCore
 
 let keys = [AESGCM.Key([UInt8](repeating: 0x11, count: 32))!, AESGCM.Key([UInt8](repeating: 0x22, count: 16))!]
 let strict = GossipEncryption(keyring: Keyring(keys: keys, version: 1)!)

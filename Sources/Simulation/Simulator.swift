@@ -1,5 +1,5 @@
-@_spi(Simulation) import Membership
-import Sockets
+@_spi(Simulation) import MembershipCore
+import Primitives
 
 /// A deterministic network of SWIM instances: virtual clock, seeded
 /// randomness, per-link delay, packet loss and partitions. Nothing here

@@ -1,6 +1,6 @@
-import Membership
+import MembershipCore
 import Simulation
-import Sockets
+import Primitives
 
 /// Failure detection in the simulator: kill one node of a converged pool
 /// and report when the survivors mark it failed (median and max, seconds).

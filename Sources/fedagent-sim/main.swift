@@ -1,7 +1,7 @@
 import Glibc
-import Membership
+import MembershipCore
 import Simulation
-import Sockets
+import Primitives
 
 // fedagent-sim: the protocol on the deterministic simulated network.
 //   fedagent-sim [N ...]        convergence for each N (default 100 1000 10000)

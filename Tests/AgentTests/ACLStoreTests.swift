@@ -1,4 +1,5 @@
 @testable import Agent
+@testable import CatalogCore
 import Testing
 
 @Suite struct ACLStoreTests {

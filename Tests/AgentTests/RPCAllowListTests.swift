@@ -1,4 +1,5 @@
 @testable import Agent
+@testable import CatalogCore
 import Testing
 
 /// The server port's allow-list, from the attacker's side: every request

@@ -3,6 +3,7 @@
 // client does when every server pod comes back at a new address.
 
 @testable import Agent
+@testable import CatalogCore
 import Sockets
 import Synchronization
 import TestSupport

@@ -1,4 +1,5 @@
 @testable import Membership
+@testable import MembershipCore
 import Sockets
 import Testing
 

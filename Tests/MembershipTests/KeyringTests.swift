@@ -1,5 +1,6 @@
 import Crypto
 @testable import Membership
+@testable import MembershipCore
 import Sockets
 import TestSupport
 import Testing

@@ -1,4 +1,5 @@
-@_spi(Simulation) import Membership
+@_spi(Simulation) import MembershipCore
+import Membership
 import Simulation
 import Sockets
 import Testing

@@ -1,4 +1,5 @@
 @testable import Sockets
+@testable import Primitives
 import Synchronization
 import Testing
 

@@ -1,4 +1,4 @@
-import Sockets
+import Primitives
 
 /// Full-state anti-entropy over TCP (push/pull), also used to join.
 extension SWIM.Instance {

@@ -1,4 +1,4 @@
-import Sockets
+import Primitives
 
 extension Catalog {
     /// What a replica holds of one node, without the record itself: its

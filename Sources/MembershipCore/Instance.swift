@@ -1,5 +1,5 @@
 import Glibc
-import Sockets
+import Primitives
 
 extension SWIM {
     /// The SWIM + Lifeguard protocol as a pure state machine. Every input

@@ -1,4 +1,4 @@
-import Sockets
+import Primitives
 
 /// Network coordinates over the probes (Serf's ping delegate): the round
 /// trip of each direct probe moves our Vivaldi coordinate against the

@@ -1,4 +1,4 @@
-import Sockets
+import Primitives
 
 extension SWIM {
     /// Every tunable of the protocol, with memberlist's well-known presets.

@@ -1,4 +1,4 @@
-import Sockets
+import Primitives
 
 /// The SWIM protocol namespace: `SWIM.Instance` is the pure state machine,
 /// `SWIM.Settings` its tunables, `SWIM.Member` one row of the membership view.

@@ -1,4 +1,4 @@
-import Sockets
+import Primitives
 
 extension SWIM {
     /// Our own versioned binary encoding. A packet is `version, kind, body`;

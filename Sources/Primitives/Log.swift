@@ -65,7 +65,7 @@ public enum Log {
         }
     }
 
-    static func line(_ l: Level, _ component: String, _ text: String, _ stamp: String, json: Bool) -> String {
+    package static func line(_ l: Level, _ component: String, _ text: String, _ stamp: String, json: Bool) -> String {
         guard json else { return "\(stamp) \(l.tag) \(component): \(text)\n" }
         return "{\"@level\":\"\(l.name)\",\"@message\":\(quoted(text)),\"@module\":\(quoted(component)),\"@timestamp\":\"\(stamp)\"}\n"
     }

@@ -1,5 +1,5 @@
 import Glibc
-import Sockets
+import Primitives
 
 extension SWIM.Instance {
     public typealias Directive = SWIM.Directive

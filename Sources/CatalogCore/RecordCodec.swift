@@ -1,4 +1,4 @@
-import Sockets
+import Primitives
 
 extension Catalog {
     /// Binary encoding of node records for gossip and push/pull. Decoding

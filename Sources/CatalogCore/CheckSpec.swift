@@ -1,4 +1,4 @@
-import Sockets
+import Primitives
 
 extension Catalog {
     /// How the owning agent runs one of its checks, beyond what the catalog
@@ -24,20 +24,22 @@ extension Catalog {
 
         public init() {}
 
-        static let maxBody = 16 * 1024
-        static let maxHeaders = 64
-        static let maxArgs = 256
+        package static let maxBody = 16 * 1024
+        package static let maxHeaders = 64
+        package static let maxArgs = 256
     }
 
     /// The consecutive results of one check, turned into the status to
     /// show by `CheckSpec`'s thresholds (Consul's StatusHandler).
-    struct StatusThresholds {
+    package struct StatusThresholds {
         var successes = 0
         var failures = 0
 
+        package init() {}
+
         /// The status to record for a probe's `result`, or nil to keep the
         /// check as it is (not enough consecutive results yet).
-        mutating func admit(_ result: HealthStatus, spec: CheckSpec) -> HealthStatus? {
+        package mutating func admit(_ result: HealthStatus, spec: CheckSpec) -> HealthStatus? {
             if result == .passing {
                 successes += 1
                 failures = 0
@@ -58,7 +60,7 @@ extension Catalog.RecordCodec {
 
     /// The local record as this agent persists it: the record, then the
     /// specs of its checks (a section gossip never carries).
-    static func encodeLocal(_ r: Catalog.NodeRecord, specs: [String: Catalog.CheckSpec]) -> [UInt8] {
+    package static func encodeLocal(_ r: Catalog.NodeRecord, specs: [String: Catalog.CheckSpec]) -> [UInt8] {
         var w = ByteWriter(capacity: 512)
         w.u8(localFormat)
         w.blob32(encode(r))
@@ -79,7 +81,7 @@ extension Catalog.RecordCodec {
 
     /// Reads what `encodeLocal` wrote; a file from before check specs
     /// existed (a bare record) has none.
-    static func decodeLocal(_ bytes: [UInt8]) throws(DecodeError) -> (Catalog.NodeRecord, [String: Catalog.CheckSpec]) {
+    package static func decodeLocal(_ bytes: [UInt8]) throws(DecodeError) -> (Catalog.NodeRecord, [String: Catalog.CheckSpec]) {
         if bytes.first == recordFormat { return (try decode(bytes), [:]) }
         var r = ByteReader(bytes)
         guard try r.u8() == localFormat else { throw .invalid("unknown local record format") }

@@ -1,5 +1,5 @@
 import Glibc
-import Sockets
+import Primitives
 
 extension SWIM {
     /// Lifeguard's dynamic suspicion timeout (Lifeguard IV.B): it starts at
@@ -68,5 +68,5 @@ extension SWIM {
     }
 
     /// The instance's generator: seeded, so simulations replay exactly.
-    public typealias SeededRandom = Sockets.SeededRandom
+    public typealias SeededRandom = Primitives.SeededRandom
 }

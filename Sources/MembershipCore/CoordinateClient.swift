@@ -1,5 +1,5 @@
 import Glibc
-import Sockets
+import Primitives
 
 extension Vivaldi {
     /// One node's coordinate and the state that moves it: a latency

@@ -1,5 +1,5 @@
 import Glibc
-import Sockets
+import Primitives
 
 /// Network coordinates: the Vivaldi algorithm with the height vector,
 /// non-Euclidean adjustment and gravity of Serf's `coordinate` package

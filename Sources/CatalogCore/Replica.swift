@@ -1,4 +1,4 @@
-import Sockets
+import Primitives
 
 extension Catalog {
     /// One agent's copy of the datacenter's catalog: node records keyed by

@@ -1,5 +1,5 @@
 import Glibc
-import Sockets
+import Primitives
 
 /// Membership updates: alive, suspect and dead messages, refutation,
 /// suspicion timeouts and reaping (SWIM 4.2, Lifeguard IV.B).

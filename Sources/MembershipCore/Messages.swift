@@ -1,4 +1,4 @@
-import Sockets
+import Primitives
 
 extension SWIM {
     /// Gossip message kinds. The numbers are the wire format:
@@ -23,7 +23,7 @@ extension SWIM {
 
     /// The first byte of every packet and push/pull frame. Version 1 is
     /// plaintext; encryption and compression will take new values.
-    static let wireVersion: UInt8 = 1
+    package static let wireVersion: UInt8 = 1
 
     struct Ping: Equatable {
         var sequence: UInt32
