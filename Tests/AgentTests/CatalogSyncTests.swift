@@ -107,20 +107,20 @@ import Testing
             let sync = CatalogSync(local: Catalog.NodeRecord(node: "s1", address: "127.0.72.1", datacenter: "dc1", owner: "s1"),
                                    pool: pool, loop: loop, dataDir: nil, housekeeping: .milliseconds(50))
             box.sync = sync
-            sync.replica.tombstoneLifetime = .milliseconds(100)
-            _ = sync.replica.remove(node: "gone", version: 5, now: loop.now())
+            sync.core.replica.tombstoneLifetime = .milliseconds(100)
+            _ = sync.core.replica.remove(node: "gone", version: 5, now: loop.now())
             // A notice of our own record at its version has been acted on; one of a node never seen waits.
-            sync.noticed["s1"] = sync.local.version
-            sync.noticed["pending"] = 9
-            for i in 0..<(CatalogSync.noticedLimit + 500) { sync.noticed["flood-\(i)"] = 1 }
+            sync.core.noticed["s1"] = sync.local.version
+            sync.core.noticed["pending"] = 9
+            for i in 0..<(Catalog.Sync.noticedLimit + 500) { sync.core.noticed["flood-\(i)"] = 1 }
         }
         let swept = waitUntil {
             loop.execute {
                 guard let sync = box.sync else { return }
-                seen.withLock { $0 = (sync.replica.tombstoneVersions.count, sync.noticed.count, sync.noticed["s1"] == nil) }
+                seen.withLock { $0 = (sync.replica.tombstoneVersions.count, sync.core.noticed.count, sync.core.noticed["s1"] == nil) }
             }
             guard let s = seen.withLock({ $0 }) else { return false }
-            return s.tombstones == 0 && s.noticed <= CatalogSync.noticedLimit && s.settledForgotten
+            return s.tombstones == 0 && s.noticed <= Catalog.Sync.noticedLimit && s.settledForgotten
         }
         #expect(swept, "tombstones expired, notices capped and the settled one forgotten: \(String(describing: seen.withLock { $0 }))")
         loop.execute { box.pool?.shutdown() }

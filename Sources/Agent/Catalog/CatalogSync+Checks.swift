@@ -37,10 +37,11 @@ extension CatalogSync {
         guard let i = local.checks.firstIndex(where: { $0.id == id }) else { return }
         let bounded = String(decoding: output.utf8.prefix(Catalog.maxOutputBytes), as: UTF8.self)
         guard local.checks[i].status != status || local.checks[i].output != bounded else { return }
-        local.checks[i].status = status
-        local.checks[i].output = bounded
-        watchCritical(local.checks[i])
-        publish()
+        var check = local.checks[i]
+        check.status = status
+        check.output = bounded
+        watchCritical(check)
+        step { core, time, out in core.updateLocal(at: time, into: &out) { $0.checks[i] = check } }
     }
 
     /// A probe's result through the check's thresholds: a status that has
@@ -88,7 +89,7 @@ extension CatalogSync {
         case "http", "tcp", "udp", "script":
             guard let interval = GoDuration.parse(check.interval) else { return }
             // The first run comes soon after registration, then every interval.
-            checkTimers[id] = loop.schedule(after: delay ?? .milliseconds(Int64.random(in: 0...500))) { [weak self] in
+            checkTimers[id] = loop.schedule(after: delay ?? .milliseconds(Int64.random(in: 0...500, using: &random))) { [weak self] in
                 self?.runProbe(id, interval: interval)
             }
         case "alias":
