@@ -54,8 +54,14 @@ extension Catalog {
         @discardableResult
         public mutating func remove(node: String, version: UInt64, now: Instant) -> Bool {
             if let current = records[node], current.version > version { return false }
-            let stone = max(version, tombstones[node]?.version ?? 0)
-            tombstones[node] = (stone, now + tombstoneLifetime)
+            // A removal heard again (every digest carries it) keeps its
+            // expiry: extended on each hearing, replicas would keep each
+            // other's tombstones alive for ever.
+            if let held = tombstones[node], held.version >= version {
+                // Nothing newer: the tombstone stands as it was.
+            } else {
+                tombstones[node] = (version, now + tombstoneLifetime)
+            }
             guard records.removeValue(forKey: node) != nil else { return false }
             indexes[node] = nil
             index += 1
@@ -82,5 +88,8 @@ extension Catalog {
 
         /// The version each live tombstone removed, by node.
         public var tombstoneVersions: [String: UInt64] { tombstones.mapValues(\.version) }
+
+        /// The version a live tombstone removed, if `node` has one.
+        public func tombstoneVersion(_ node: String) -> UInt64? { tombstones[node]?.version }
     }
 }

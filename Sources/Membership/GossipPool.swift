@@ -154,7 +154,7 @@ public final class GossipPool {
     }
 
     /// Largest user broadcast that fits in one gossip packet.
-    public var userBroadcastLimit: Int { instance.settings.packetSize - 64 }
+    public var userBroadcastLimit: Int { instance.settings.userBroadcastLimit }
 
     /// Starts a push/pull exchange with `peer` (full state both ways).
     public func sync(with peer: Endpoint) {

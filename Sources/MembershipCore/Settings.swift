@@ -46,6 +46,9 @@ extension SWIM {
         public var reapInterval: Duration
         /// Largest UDP payload we send.
         public var packetSize: Int
+        /// The largest user broadcast (the layer above's message) a packet
+        /// carries, with room for the framing around it.
+        public var userBroadcastLimit: Int { packetSize - 64 }
         /// Largest node metadata accepted.
         public var metaLimit: Int = 512
         /// Members known at once, dead and left ones until reaped included:

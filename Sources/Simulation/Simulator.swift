@@ -1,9 +1,12 @@
+import CatalogCore
 @_spi(Simulation) import MembershipCore
 import Primitives
 
 /// A deterministic network of SWIM instances: virtual clock, seeded
 /// randomness, per-link delay, packet loss and partitions. Nothing here
-/// sleeps or touches a socket; a simulated hour takes seconds.
+/// sleeps or touches a socket; a simulated hour takes seconds. With
+/// `catalog` on, each node also runs the catalog's replication core on the
+/// pool's user messages and push/pull state (`Simulator+Catalog.swift`).
 public struct Simulator {
     public struct Node {
         public var instance: SWIM.Instance?
@@ -11,12 +14,20 @@ public struct Simulator {
         public var crashed = false
         public var scheduledWake: Instant?
         public var events: [SWIM.MemberEvent] = []
+        /// The node's catalog replication, when the simulator runs one.
+        public var catalog: Catalog.Sync?
+        /// What the node last made durable of its own record (its "disk":
+        /// survives a crash, restored by `restart`).
+        public var savedLocal: Catalog.NodeRecord?
+        /// How many times its replica changed.
+        public var catalogChanges = 0
     }
 
     public enum Event {
         case wake(Int)
         case packet([UInt8], from: Int, to: Int)
         case pushPull(from: Int, to: Int, join: Bool)
+        case housekeep(Int)
     }
 
     public private(set) var now = Instant(nanoseconds: 1_000_000_000)
@@ -30,9 +41,17 @@ public struct Simulator {
     public var linkLatency: ((_ from: Int, _ to: Int) -> Duration)?
     /// Nodes in different groups cannot reach each other; nil means one network.
     public var partition: [Int: Int]?
-    private var random: SWIM.SeededRandom
-    private var queue = TimedQueue<Event>()
-    private var byAddress: [Endpoint: Int] = [:]
+    /// Run the catalog's replication on every node added from now on.
+    public var catalog = false
+    /// How often each node's catalog sweeps its tombstones and notices.
+    public var catalogHousekeeping: Duration = .seconds(60)
+    /// The wall clock's reading (ms) at virtual time zero; a node's own
+    /// offset from it (a skewed clock) in `wallSkew`.
+    public var wallEpochMillis: UInt64 = 1_800_000_000_000
+    public var wallSkew: [Int: Int64] = [:]
+    var random: SWIM.SeededRandom
+    var queue = TimedQueue<Event>()
+    var byAddress: [Endpoint: Int] = [:]
     /// News being traced: a member name and the incarnation that carries it.
     public var traced: (name: String, incarnation: UInt32)?
     /// For each node that has the traced news: in how many hops it came.
@@ -62,6 +81,7 @@ public struct Simulator {
                                      seed: random.next(), now: now)
         nodes.append(Node(instance: instance, address: address))
         schedule(id)
+        startCatalog(id)
         return id
     }
 
@@ -72,11 +92,13 @@ public struct Simulator {
         nodes[id].crashed = false
         nodes[id].scheduledWake = nil
         schedule(id)
+        startCatalog(id)
     }
 
     public mutating func crash(_ id: Int) {
         nodes[id].crashed = true
         nodes[id].instance = nil
+        nodes[id].catalog = nil
     }
 
     public mutating func join(_ id: Int, through seed: Int) {
@@ -98,7 +120,7 @@ public struct Simulator {
     /// first keeps its buffers uniquely referenced: no copy-on-write of a
     /// whole membership table per event.
     @discardableResult
-    private mutating func mutate<R>(_ id: Int, _ body: (inout SWIM.Instance) -> R) -> R? {
+    mutating func mutate<R>(_ id: Int, _ body: (inout SWIM.Instance) -> R) -> R? {
         guard var instance = nodes[id].instance else { return nil }
         nodes[id].instance = nil
         let result = body(&instance)
@@ -132,16 +154,17 @@ public struct Simulator {
         now = end
     }
 
-    /// Runs until `condition` holds (checked every 100 ms of virtual time)
+    /// Runs until `condition` holds (checked every `checkEvery` of virtual time)
     /// or `limit` passes; returns the virtual time it took, or nil.
-    public mutating func runUntil(limit: Duration, _ condition: (Simulator) -> Bool) -> Duration? {
+    public mutating func runUntil(limit: Duration, checkEvery: Duration = .milliseconds(100),
+                                  _ condition: (Simulator) -> Bool) -> Duration? {
         let start = now
         if condition(self) { return .zero }
-        run(until: now + limit, stopWhen: condition)
+        run(until: now + limit, stopWhen: condition, checkEvery: checkEvery)
         return condition(self) ? now - start : nil
     }
 
-    private mutating func process(_ event: Event) {
+    mutating func process(_ event: Event) {
         switch event {
         case .wake(let id):
             guard nodes[id].scheduledWake == now else { return }
@@ -156,21 +179,24 @@ public struct Simulator {
             trace(from: from, to: to)
             apply(out, from: to)
         case .pushPull(let from, let to, let join):
-            guard let request = nodes[from].instance?.pushPullPayload(join: join, userState: []),
+            guard let request = nodes[from].instance?.pushPullPayload(join: join, userState: catalogState(from, answering: nil)),
                   nodes[to].instance != nil, reachable(from, to) else { return }
             // As the shell: the answer is sent after merging the request.
             let now = self.now
             var outB: [SWIM.Directive] = []
-            guard let response = mutate(to, { b -> [UInt8] in
-                _ = b.mergePushPull(request, now: now, into: &outB)
-                return b.pushPullPayload(join: join, userState: [])
-            }) else { return }
+            guard let merged = mutate(to, { $0.mergePushPull(request, now: now, into: &outB) }) else { return }
             trace(from: from, to: to)
             apply(outB, from: to)
+            let requestState = (try? merged.get())?.userState
+            if let requestState { mergeCatalog(requestState, into: to) }
+            guard let response = nodes[to].instance?.pushPullPayload(join: join, userState: catalogState(to, answering: requestState)) else { return }
             var outA: [SWIM.Directive] = []
-            mutate(from) { a in _ = a.mergePushPull(response, now: now, into: &outA) }
+            guard let answer = mutate(from, { $0.mergePushPull(response, now: now, into: &outA) }) else { return }
             trace(from: to, to: from)
             apply(outA, from: from)
+            if let state = (try? answer.get())?.userState { mergeCatalog(state, into: from) }
+        case .housekeep(let id):
+            housekeepCatalog(id)
         }
     }
 
@@ -199,7 +225,7 @@ public struct Simulator {
         return first..<first + n
     }
 
-    private mutating func apply(_ directives: [SWIM.Directive], from id: Int) {
+    mutating func apply(_ directives: [SWIM.Directive], from id: Int) {
         for directive in directives {
             switch directive {
             case .send(let bytes, let target):
@@ -213,14 +239,15 @@ public struct Simulator {
                 queue.push(now + delay(id, to) + delay(to, id), .pushPull(from: id, to: to, join: join))
             case .event(let event):
                 nodes[id].events.append(event)
-            case .userMessage:
-                break
+                catalogSees(event, at: id)
+            case .userMessage(let bytes):
+                receiveCatalog(bytes, at: id)
             }
         }
         schedule(id)
     }
 
-    private mutating func schedule(_ id: Int) {
+    mutating func schedule(_ id: Int) {
         guard let instance = nodes[id].instance else { return }
         let wake = max(instance.nextWakeup, now)
         if let current = nodes[id].scheduledWake, current <= wake { return }
@@ -228,7 +255,7 @@ public struct Simulator {
         queue.push(wake, .wake(id))
     }
 
-    private mutating func delay(_ from: Int, _ to: Int) -> Duration {
+    mutating func delay(_ from: Int, _ to: Int) -> Duration {
         let span = (maxDelay - minDelay).nanoseconds
         let jitter = minDelay + .nanoseconds(span > 0 ? Int64.random(in: 0...span, using: &random) : 0)
         return (linkLatency?(from, to) ?? .zero) + jitter
