@@ -17,9 +17,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # --no-install-recommends podman would get CNI), debootstrap (the example
 # workload's images), python3-yaml (the pod lab's converter), dig (bind9-dnsutils) for the DNS tests,
 # curl inside the network namespaces, and for the federation demo's workload
-# Chromium (headless) and scikit-learn (the digit classifier); prometheus
+# Chromium (headless) and scikit-learn (the digit classifier); nftables (the
+# loss tests drop gossip at random inside a namespace); prometheus
 # (promtool lints /v1/agent/metrics, and a real Prometheus scrapes it).
-APT_PACKAGES="libssl-dev openssl sslscan podman runc catatonit iptables netavark aardvark-dns debootstrap python3-yaml iproute2 procps bind9-dnsutils curl chromium python3-sklearn prometheus"
+APT_PACKAGES="libssl-dev openssl sslscan podman runc catatonit iptables nftables netavark aardvark-dns debootstrap python3-yaml iproute2 procps bind9-dnsutils curl chromium python3-sklearn prometheus"
 # Python packages from PyPI the tests use, installed with pip: a Consul
 # client library, and the Kubernetes schema validator and IaC scanner the
 # manifest tests run.
