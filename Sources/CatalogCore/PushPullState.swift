@@ -2,19 +2,26 @@ import Primitives
 
 extension Catalog {
     /// What a replica holds of one node, without the record itself: its
-    /// owner and version, or a removal (tombstone) and its version.
+    /// owner, version and content fingerprint, or a removal (tombstone)
+    /// and its version.
     public struct DigestEntry: Sendable, Equatable {
         public var node: String
         /// Empty for a removal: tombstones keep no owner.
         public var owner: String
         public var version: UInt64
         public var removed: Bool
+        /// `RecordCodec.fingerprint` of the record held (0 for a removal).
+        /// An owner restarted from a disk that lost its last write can
+        /// publish a version its peers already hold with other content;
+        /// the version alone would never tell the two apart.
+        public var fingerprint: UInt32
 
-        public init(node: String, owner: String, version: UInt64, removed: Bool = false) {
+        public init(node: String, owner: String, version: UInt64, removed: Bool = false, fingerprint: UInt32 = 0) {
             self.node = node
             self.owner = owner
             self.version = version
             self.removed = removed
+            self.fingerprint = fingerprint
         }
     }
 
@@ -30,7 +37,7 @@ extension Catalog {
         /// Records of the payload that could not be decoded (skipped).
         public var skipped = 0
 
-        static let format: UInt8 = 3
+        static let format: UInt8 = 4
 
         public init(digest: [DigestEntry], records: [NodeRecord], acl: [UInt8] = []) {
             self.digest = digest
@@ -47,6 +54,7 @@ extension Catalog {
                 w.string16(entry.owner)
                 w.u64(entry.version)
                 w.u8(entry.removed ? 1 : 0)
+                w.u32(entry.fingerprint)
             }
             w.blob32(acl)
             w.bytes.append(contentsOf: RecordCodec.encode(records))
@@ -57,15 +65,16 @@ extension Catalog {
             var r = ByteReader(bytes)
             guard try r.u8() == format else { throw .invalid("unknown catalog push/pull format") }
             let count = Int(try r.u32())
-            // An entry takes at least 13 bytes: a bound before allocating.
-            guard count <= r.remaining / 13 else { throw .invalid("digest count exceeds payload") }
+            // An entry takes at least 17 bytes: a bound before allocating.
+            guard count <= r.remaining / 17 else { throw .invalid("digest count exceeds payload") }
             var digest: [DigestEntry] = []
             digest.reserveCapacity(count)
             for _ in 0..<count {
                 let node = try r.string16(), owner = try r.string16(), version = try r.u64()
-                let flags = try r.u8()
+                let flags = try r.u8(), fingerprint = try r.u32()
                 guard flags <= 1 else { throw .invalid("unknown digest flags \(flags)") }
-                digest.append(DigestEntry(node: node, owner: owner, version: version, removed: flags == 1))
+                digest.append(DigestEntry(node: node, owner: owner, version: version, removed: flags == 1,
+                                          fingerprint: fingerprint))
             }
             let acl = try r.blob32()
             let (records, skipped) = try RecordCodec.decodeList(Array(bytes[r.offset...]))
@@ -91,7 +100,9 @@ extension Catalog {
 extension Catalog.Replica {
     /// Every record's (node, owner, version) and every live tombstone.
     public func digest() -> [Catalog.DigestEntry] {
-        records.values.map { Catalog.DigestEntry(node: $0.node, owner: $0.owner, version: $0.version) }
+        records.values.map {
+            Catalog.DigestEntry(node: $0.node, owner: $0.owner, version: $0.version, fingerprint: fingerprint($0.node))
+        }
             + tombstoneVersions.map { Catalog.DigestEntry(node: $0.key, owner: "", version: $0.value, removed: true) }
     }
 
@@ -99,7 +110,7 @@ extension Catalog.Replica {
     /// replica holds (the same rule as `apply`).
     public func lacks(_ entry: Catalog.DigestEntry) -> Bool {
         guard !entry.removed else { return false }
-        if let stone = tombstoneVersions[entry.node], entry.version <= stone { return false }
+        if let stone = tombstoneVersion(entry.node), entry.version <= stone { return false }
         guard let current = records[entry.node] else { return true }
         return Self.supersedes(entry.version, entry.owner, current.version, current.owner)
     }

@@ -125,5 +125,15 @@ extension Catalog {
             for _ in 0..<count { out.append(try r.string16()) }
             return out
         }
+
+        /// A 32-bit FNV-1a hash of the record's encoding: the same record
+        /// gives the same value on every agent (maps encode sorted).
+        public static func fingerprint(_ record: NodeRecord) -> UInt32 {
+            var hash: UInt32 = 2_166_136_261
+            for byte in encode(record) {
+                hash = (hash ^ UInt32(byte)) &* 16_777_619
+            }
+            return hash
+        }
     }
 }

@@ -16,6 +16,8 @@ extension Catalog {
         /// and check entries: the index at which this replica first saw the
         /// entry and last saw it change.
         public private(set) var indexes: [String: EntryIndexes] = [:]
+        /// `RecordCodec.fingerprint` of each record, kept for the digests.
+        private var fingerprints: [String: UInt32] = [:]
 
         public init() {}
 
@@ -33,6 +35,7 @@ extension Catalog {
                 if current == record { return false }
             }
             records[record.node] = record
+            fingerprints[record.node] = RecordCodec.fingerprint(record)
             index += 1
             if let current, let known = indexes[record.node] {
                 indexes[record.node] = known.updated(from: current, to: record, at: index)
@@ -64,6 +67,7 @@ extension Catalog {
             }
             guard records.removeValue(forKey: node) != nil else { return false }
             indexes[node] = nil
+            fingerprints[node] = nil
             index += 1
             return true
         }
@@ -85,6 +89,9 @@ extension Catalog {
         public mutating func touch() { index += 1 }
 
         public func record(_ node: String) -> NodeRecord? { records[node] }
+
+        /// The content fingerprint of the record held for `node` (0 when none).
+        public func fingerprint(_ node: String) -> UInt32 { fingerprints[node] ?? 0 }
 
         /// The version each live tombstone removed, by node.
         public var tombstoneVersions: [String: UInt64] { tombstones.mapValues(\.version) }

@@ -87,9 +87,10 @@ extension Catalog.Sync {
         var owners: Set<String> = []
         for entry in theirs.digest {
             if let ours = ownedVersion(entry.node), entry.removed || entry.owner == local.owner {
-                // Only this agent changes its records: a newer copy, or a
-                // removal, left elsewhere by a previous run is outvoted.
-                if entry.version > ours || (entry.removed && entry.version == ours) {
+                // Only this agent changes its records: a newer copy, a
+                // removal, or a copy as new with other content (a previous
+                // run's lost last write), left elsewhere, is outvoted.
+                if entry.version > ours || (entry.version == ours && (entry.removed || differs(entry))) {
                     republishOwned(entry.node, after: entry.version, at: time, into: &out)
                 }
             } else if entry.removed {
@@ -100,6 +101,12 @@ extension Catalog.Sync {
         }
         for owner in owners.sorted().prefix(Self.pullsPerMerge) { out.append(.pull(from: owner, evenIfFailed: false)) }
         return theirs.acl
+    }
+
+    /// Whether a peer's copy of an owned record, at our version, holds other content.
+    func differs(_ entry: Catalog.DigestEntry) -> Bool {
+        let ours = entry.node == local.node ? local : external[entry.node]
+        return ours.map { Catalog.RecordCodec.fingerprint($0) != entry.fingerprint } ?? false
     }
 
     // MARK: - Membership

@@ -131,4 +131,24 @@ extension Simulator {
     public func catalogsAgree(on expected: [String: UInt64], among ids: some Sequence<Int>) -> Bool {
         ids.allSatisfy { catalogView($0) == expected }
     }
+
+    /// The (node → version) every replica should hold: each owner's own
+    /// records (its node and the external nodes it registered).
+    public func ownedRecords(_ ids: some Sequence<Int>) -> [String: UInt64] {
+        var expected: [String: UInt64] = [:]
+        for id in ids {
+            guard let core = nodes[id].catalog else { continue }
+            expected[core.local.node] = core.local.version
+            for (node, record) in core.external { expected[node] = record.version }
+        }
+        return expected
+    }
+
+    /// Every node in `ids` holds exactly what their owners hold. Polls
+    /// cheaply (record counts) before comparing every view.
+    public func catalogsConverged(_ ids: [Int]) -> Bool {
+        let expected = ownedRecords(ids)
+        guard ids.allSatisfy({ nodes[$0].catalog?.replica.records.count == expected.count }) else { return false }
+        return catalogsAgree(on: expected, among: ids)
+    }
 }

@@ -7,6 +7,8 @@ import Primitives
 //   fedagent-sim [N ...]        convergence for each N (default 100 1000 10000)
 //   fedagent-sim detect [N ...] failure detection after a crash, 5 seeds each
 //   fedagent-sim loss [seeds]   false failures at N=100 with 10 % loss, 10 min
+//   fedagent-sim catalog [N ...] every member registers a service under 5 % loss:
+//                               time until every replica holds every record
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {
@@ -24,6 +26,16 @@ case "loss":
     for seed in 1...max(seeds, 1) {
         let (failures, score) = falseFailuresUnderLoss(seed: UInt64(seed))
         print("\(seed)\t\(failures)\t\(score)")
+    }
+case "catalog":
+    let ns = arguments.dropFirst().compactMap { Int($0) }
+    print("N\tloss\tconverged_s\tfalse_failures\tsimulated_in_s")
+    for n in ns.isEmpty ? [100, 300, 1000] : ns {
+        if let r = catalogConvergence(n: n, loss: 0.05, seed: 11) {
+            print("\(n)\t0.05\t\(r.virtual)\t\(r.failures)\t\((r.wall * 10).rounded() / 10)")
+        } else {
+            print("\(n)\t0.05\tno\t-\t-")
+        }
     }
 default:
     let ns = arguments.compactMap { Int($0) }

@@ -14,7 +14,7 @@ import Testing
 
     @Test func roundTripsDigestRecordsAndRemovals() throws {
         let state = Catalog.PushPullState(
-            digest: [.init(node: "a", owner: "a", version: 3), .init(node: "gone", owner: "", version: 9, removed: true)],
+            digest: [.init(node: "a", owner: "a", version: 3, fingerprint: 0xdead_beef), .init(node: "gone", owner: "", version: 9, removed: true)],
             records: [Self.record("a", version: 3), Self.record("ext", version: 1, owner: "a")])
         #expect(try Catalog.PushPullState.decode(state.encode()) == state)
         let empty = Catalog.PushPullState(digest: [], records: [])
@@ -26,7 +26,7 @@ import Testing
         // The record-list format of earlier versions is refused, not misread.
         #expect(throws: DecodeError.self) { try Catalog.PushPullState.decode(Catalog.RecordCodec.encode([Self.record("a", version: 1)])) }
         var huge = ByteWriter()
-        huge.u8(2); huge.u32(.max)
+        huge.u8(4); huge.u32(.max)
         #expect(throws: DecodeError.self) { try Catalog.PushPullState.decode(huge.bytes) }
         let valid = Catalog.PushPullState(digest: [.init(node: "a", owner: "a", version: 3)],
                                           records: [Self.record("a", version: 3)]).encode()
@@ -71,7 +71,10 @@ import Testing
         #expect(replica.lacks(.init(node: "c", owner: "c", version: 1)))
         #expect(!replica.lacks(.init(node: "c", owner: "", version: 9, removed: true)))
         let digest = replica.digest()
-        #expect(digest.contains(.init(node: "a", owner: "a", version: 5)))
+        #expect(digest.contains(.init(node: "a", owner: "a", version: 5, fingerprint: replica.fingerprint("a"))))
+        #expect(replica.fingerprint("a") == Catalog.RecordCodec.fingerprint(Self.record("a", version: 5)))
+        #expect(replica.fingerprint("a") != Catalog.RecordCodec.fingerprint(Self.record("a", version: 6)))
+        #expect(replica.fingerprint("b") == 0, "a removed record keeps no fingerprint")
         #expect(digest.contains(.init(node: "b", owner: "", version: 6, removed: true)))
         #expect(digest.count == 2)
     }
