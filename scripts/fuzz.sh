@@ -80,17 +80,8 @@ for t in "${targets[@]}"; do
     [ -f "$ROOT/Fuzz/$t.swift" ] && [ "${t#Support}" = "$t" ] || { echo "fuzz.sh: no target $t (see -list)" >&2; exit 2; }
 done
 
-# Whether an ancestor is `flock ... $LOCK` (a `flock LOCK swift test` that
-# runs this script): taking the lock again would wait for ourselves.
-lock_held_above() {
-    local pid=$PPID cmd
-    while [ "${pid:-0}" -gt 1 ]; do
-        cmd="$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null || true)"
-        case "$cmd" in flock*"$LOCK"*) return 0 ;; esac
-        pid="$(awk '/^PPid:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)"
-    done
-    return 1
-}
+# lock_held_above: whether an ancestor already holds $LOCK.
+source "$ROOT/scripts/build-lock.sh"
 # The whole build holds the lock once (not once per command, which would
 # queue behind every other build in between); the commands it runs get
 # the lock's descriptor closed, so nothing they leave behind keeps it.

@@ -30,17 +30,8 @@ while [ $# -gt 0 ]; do
 done
 [ ${#sanitizers[@]} -gt 0 ] || sanitizers=(address thread)
 
-# Whether an ancestor is `flock ... $LOCK` (this script run under the
-# lock): taking it again would wait for ourselves.
-lock_held_above() {
-    local pid=$PPID cmd
-    while [ "${pid:-0}" -gt 1 ]; do
-        cmd="$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null || true)"
-        case "$cmd" in flock*"$LOCK"*) return 0 ;; esac
-        pid="$(awk '/^PPid:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)"
-    done
-    return 1
-}
+# lock_held_above: whether an ancestor already holds $LOCK.
+source "$ROOT/scripts/build-lock.sh"
 locked() {
     if [ -z "$LOCK" ] || lock_held_above; then "$@"; else flock "$LOCK" "$@"; fi
 }
