@@ -109,9 +109,6 @@ extension Catalog.Replica {
     /// True when a record described by `entry` would replace what this
     /// replica holds (the same rule as `apply`).
     public func lacks(_ entry: Catalog.DigestEntry) -> Bool {
-        guard !entry.removed else { return false }
-        if let stone = tombstoneVersion(entry.node), entry.version <= stone { return false }
-        guard let current = records[entry.node] else { return true }
-        return Self.supersedes(entry.version, entry.owner, current.version, current.owner)
+        !entry.removed && wouldTake(node: entry.node, owner: entry.owner, version: entry.version)
     }
 }

@@ -30,6 +30,26 @@ extension Catalog {
             return w.bytes
         }
 
+        /// The node, owner and version of an encoded record, read without
+        /// decoding the rest: a replica that holds that version already
+        /// (most gossip it hears) skips the record. Nil when the bytes do
+        /// not start like a record; whether the rest decodes is not checked.
+        public static func header(_ bytes: [UInt8], from offset: Int = 0) -> (node: String, owner: String, version: UInt64)? {
+            var r = ByteReader(bytes, from: offset)
+            do {
+                guard try r.u8() == recordFormat else { return nil }
+                let node = try r.string16()
+                for _ in 0..<3 { try r.skipString16() }  // id, address, datacenter
+                for _ in 0..<2 {  // tagged addresses, meta
+                    let pairs = Int(try r.u16())
+                    for _ in 0..<(2 * pairs) { try r.skipString16() }
+                }
+                return (node, try r.string16(), try r.u64())
+            } catch {
+                return nil
+            }
+        }
+
         public static func decode(_ bytes: [UInt8]) throws(DecodeError) -> NodeRecord {
             var r = ByteReader(bytes)
             let record = try decode(&r)

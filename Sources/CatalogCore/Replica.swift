@@ -45,6 +45,14 @@ extension Catalog {
             return true
         }
 
+        /// Whether `apply` could take a record of `node` at (version, owner):
+        /// above any tombstone, and superseding the copy held.
+        public func wouldTake(node: String, owner: String, version: UInt64) -> Bool {
+            if let stone = tombstones[node], version <= stone.version { return false }
+            guard let current = records[node] else { return true }
+            return Self.supersedes(version, owner, current.version, current.owner)
+        }
+
         /// Whether a copy at (version, owner) replaces one at (heldVersion,
         /// heldOwner): the higher version; for equal versions from two
         /// owners the owner name breaks the tie, the same way everywhere.

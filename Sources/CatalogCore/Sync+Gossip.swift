@@ -14,6 +14,11 @@ extension Catalog.Sync {
         }
         switch kind {
         case .record:
+            // Most records heard are ones we hold already: skip those undecoded.
+            if let header = Catalog.RecordCodec.header(bytes, from: 1), header.node != local.node,
+               !replica.wouldTake(node: header.node, owner: header.owner, version: header.version) {
+                return true
+            }
             guard let record = try? Catalog.RecordCodec.decode(Array(bytes.dropFirst())) else {
                 Log.debug("agent", "dropped malformed catalog record")
                 return true

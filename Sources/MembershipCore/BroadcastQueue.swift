@@ -46,19 +46,27 @@ extension SWIM {
 
         /// Takes messages that fit in `budget` bytes, each costing its length
         /// plus `overheadPerMessage`. Their send counts go up by one.
+        /// Each level is scanned from its newest end only as far as needed:
+        /// until the budget is spent, or past `missLimit` live items that
+        /// did not fit (they wait for the next packet). A pool's queue can
+        /// hold thousands of items, and this runs for every packet.
         mutating func take(budget: Int, overheadPerMessage: Int, limit: Int) -> [[UInt8]] {
             var picked: [[UInt8]] = []
             var remaining = budget
             var promoted: [(level: Int, item: Item)] = []
+            var removed = 0
             for level in levels.indices {
-                guard remaining > overheadPerMessage else { break }
+                guard remaining > overheadPerMessage, picked.count < 255 else { break }
+                // Live items of the scanned tail that stay, newest first.
                 var kept: [Item] = []
-                kept.reserveCapacity(levels[level].count)
-                // Newest first: walk backwards, then restore order.
+                var misses = 0
+                var scanned = 0
                 for item in levels[level].reversed() {
-                    guard current[item.key] == item.id else { continue }  // stale
+                    guard remaining > overheadPerMessage, picked.count < 255, misses < Self.missLimit else { break }
+                    scanned += 1
+                    guard current[item.key] == item.id else { continue }  // stale: dropped here
                     let cost = item.encoded.count + overheadPerMessage
-                    if cost <= remaining && picked.count < 255 {
+                    if cost <= remaining {
                         picked.append(item.encoded)
                         remaining -= cost
                         if level + 1 < limit {
@@ -68,18 +76,25 @@ extension SWIM {
                         }
                     } else {
                         kept.append(item)
+                        misses += 1
                     }
                 }
-                levels[level] = kept.reversed()
+                guard scanned > 0 else { continue }
+                levels[level].removeLast(scanned)
+                levels[level].append(contentsOf: kept.reversed())
+                removed += scanned - kept.count
             }
             for (level, item) in promoted {
                 while levels.count <= level { levels.append([]) }
                 levels[level].append(item)
             }
             while let last = levels.last, last.isEmpty, levels.count > 1 { levels.removeLast() }
-            stored = levels.reduce(0) { $0 + $1.count }
+            stored += promoted.count - removed
             return picked
         }
+
+        /// Live items that did not fit, after which a level's scan stops.
+        static let missLimit = 32
 
         /// Drops items already sent at least `limit` times (after N shrank).
         mutating func prune(limit: Int) {

@@ -93,6 +93,15 @@ public struct ByteReader {
         defer { offset += n }
         return Array(bytes[offset..<offset + n])
     }
+    /// Moves past `n` bytes without copying them.
+    public mutating func skip(_ n: Int) throws(DecodeError) {
+        guard n >= 0, n <= remaining else { throw .truncated }
+        offset += n
+    }
+    /// Moves past a `string16` without copying or validating it.
+    public mutating func skipString16() throws(DecodeError) {
+        try skip(Int(try u16()))
+    }
     public mutating func u64() throws(DecodeError) -> UInt64 {
         let hi = UInt64(try u32()), lo = UInt64(try u32())
         return hi << 32 | lo

@@ -1,6 +1,7 @@
 @testable import Agent
 @testable import CatalogCore
 import Sockets
+import TestSupport
 import Testing
 
 @Suite struct CatalogReplicaTests {
@@ -29,6 +30,25 @@ import Testing
         let decoded = try Catalog.RecordCodec.decodeList(Catalog.RecordCodec.encode(list))
         #expect(decoded.records == list)
         #expect(decoded.skipped == 0)
+    }
+
+    /// The header read before decoding says what the full decode says, and
+    /// mutated bytes give a header or nil, never a trap.
+    @Test func theHeaderAgreesWithTheRecordAndMutationsNeverTrap() {
+        let r = Self.record("n1", version: 42, services: 3, owner: "s9")
+        let bytes = Catalog.RecordCodec.encode(r)
+        let header = Catalog.RecordCodec.header(bytes)
+        #expect(header?.node == "n1" && header?.owner == "s9" && header?.version == 42)
+        #expect(Catalog.RecordCodec.header([9] + bytes, from: 1)?.version == 42, "read from an offset (after the message kind)")
+        #expect(Catalog.RecordCodec.header(Array(bytes.prefix(20))) == nil, "truncated before the version")
+        #expect(Catalog.RecordCodec.header([]) == nil)
+        var rng = SplitMix64(seed: 3)
+        for _ in 0..<20_000 {
+            let mutated = Fuzzer.mutate(bytes, &rng, alphabet: [0, 1, 0xff], edits: 1...4, maxRun: 8)
+            if let decoded = try? Catalog.RecordCodec.decode(mutated), let h = Catalog.RecordCodec.header(mutated) {
+                #expect(h.node == decoded.node && h.owner == decoded.owner && h.version == decoded.version)
+            }
+        }
     }
 
     @Test func mutatedRecordsNeverTrap() {

@@ -176,6 +176,32 @@ import Testing
         #expect(Set(sent) == Set((9990..<10_000).map { [UInt8($0 % 251)] }))
     }
 
+    /// A pool's queue of thousands (a catalog record from every member) is
+    /// scanned only as far as a packet needs; still every item goes out
+    /// exactly `limit` times, the least-sent first, and the count of held
+    /// items stays exact.
+    @Test func aLargeQueueSendsEveryItemLimitTimesLeastSentFirst() {
+        var q = SWIM.BroadcastQueue()
+        let n = 1000
+        for i in 0..<n { q.enqueue(key: "k\(i)", encoded: Array("k\(i):".utf8) + [UInt8](repeating: 7, count: 10 + i % 90)) }
+        var sends = [Int](repeating: 0, count: n)
+        var packets = 0
+        while !q.isEmpty && packets < 100_000 {
+            let floor = sends.filter { $0 < 3 }.min() ?? 3
+            let taken = q.take(budget: 1400, overheadPerMessage: 2, limit: 3)
+            for (position, message) in taken.enumerated() {
+                let id = Int(String(decoding: message.prefix { $0 != UInt8(ascii: ":") }.dropFirst(), as: UTF8.self)) ?? -1
+                // The rest of a packet is filled with whatever fits, as in memberlist.
+                if position == 0 { #expect(sends[id] == floor, "item \(id) sent \(sends[id]) times leads while one waits at \(floor)") }
+                sends[id] += 1
+            }
+            packets += 1
+        }
+        #expect(q.isEmpty, "drained in \(packets) packets")
+        #expect(sends.allSatisfy { $0 == 3 }, "\(sends.filter { $0 != 3 }.count) items not sent exactly 3 times")
+        #expect(q.stored == 0)
+    }
+
     /// Invented members (anyone can send alive messages to a pool without
     /// a key) stop at the member limit and are counted, not kept.
     @Test func membersStopAtTheLimitAndTheRestAreCountedNotKept() {
