@@ -28,10 +28,12 @@ let package = Package(
         // (SWIM membership; the catalog's data model and replication).
         .target(name: "MembershipCore", dependencies: ["Primitives"], swiftSettings: strict),
         .target(name: "CatalogCore", dependencies: ["Primitives", "MembershipCore"], swiftSettings: strict),
+        // Raft among the servers of a datacenter (the KV store's log).
+        .target(name: "RaftCore", dependencies: ["Primitives"], swiftSettings: strict),
         // Their shells: sockets, timers, disk.
         .target(name: "Membership", dependencies: ["MembershipCore", "Sockets", "Crypto"], swiftSettings: strict),
         // The cores on a virtual network: no socket layer at all.
-        .target(name: "Simulation", dependencies: ["MembershipCore", "CatalogCore", "Primitives"], swiftSettings: strict),
+        .target(name: "Simulation", dependencies: ["MembershipCore", "CatalogCore", "RaftCore", "Primitives"], swiftSettings: strict),
         .executableTarget(name: "fedagent-sim", dependencies: ["Simulation", "MembershipCore", "Primitives"], swiftSettings: strict),
         .target(name: "Agent", dependencies: ["CatalogCore", "Membership", "Sockets", "JSON", "Crypto", "CSystem", "Filter"], swiftSettings: strict),
         .target(name: "HTTPAPI", dependencies: ["Agent", "Membership", "Sockets", "JSON", "Crypto", "Filter"], swiftSettings: strict),
@@ -45,6 +47,7 @@ let package = Package(
         .testTarget(name: "HTTPAPITests", dependencies: ["HTTPAPI", "JSON", "Sockets", "TestSupport", "Primitives"], swiftSettings: strict),
         .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "Agent", "Sockets", "TestSupport", "Primitives"], swiftSettings: strict),
         .testTarget(name: "IntegrationTests", dependencies: ["JSON", "Sockets", "HTTPAPI", "Agent", "Crypto", "TestSupport", "Primitives"], exclude: ["python"], swiftSettings: strict),
+        .testTarget(name: "RaftTests", dependencies: ["RaftCore", "Simulation", "Primitives"], swiftSettings: strict),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto", "TestSupport", "Primitives"], swiftSettings: strict),
         .testTarget(name: "SocketsTests", dependencies: ["Sockets", "Crypto", "TestSupport", "Primitives"], swiftSettings: strict),
     ],

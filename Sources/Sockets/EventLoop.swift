@@ -150,6 +150,13 @@ public final class EventLoop: @unchecked Sendable {
             drainInbox()
             fireDueTimers()
         }
+        // Handlers and timers capture the connections that hold this loop:
+        // dropped here, a stopped loop and what it served can be freed.
+        let released = (handlers, timerCallbacks, inbox.withLock { queue in defer { queue = [] }; return queue })
+        handlers = [:]
+        timerCallbacks = [:]
+        timers = TimedQueue()
+        withExtendedLifetime(released) {}
     }
 
     private func drainInbox() {
