@@ -42,7 +42,7 @@ export SWIFT_BACKTRACE=enable=no
 # ASan's fake stacks (use-after-return detection) move locals off the
 # thread's stack, which the pipelining test measures to prove it does not
 # recurse per request.
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_stack_use_after_return=0}
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_stack_use_after_return=0}"
 command -v llvm-symbolizer >/dev/null && export ASAN_SYMBOLIZER_PATH="$(command -v llvm-symbolizer)"
 
 # XCTest's own runner (the empty XCTest pass before swift-testing's)
