@@ -37,7 +37,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${FUZZ_BUILD_DIR:-$ROOT/.build-fuzz}"
 LOCK="${FEDAGENT_BUILD_LOCK-/tmp/fedagent-build.lock}"
-MODULES="CSystem Primitives Sockets Crypto JSON Filter MembershipCore Membership CatalogCore Agent HTTPAPI DNSServer"
+MODULES="CSystem Primitives Sockets Crypto JSON Filter MembershipCore Membership CatalogCore RaftCore Agent HTTPAPI DNSServer"
 SWIFT_FLAGS=(-Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing)
 
 seconds=60

@@ -7,10 +7,22 @@ import RaftCore
 /// runs a key/value register as its state machine. Raft's invariants are
 /// checked as outputs happen; `violations` collects what broke.
 public struct RaftCluster {
+    /// A server's disk as the agent's would be: a whole copy and the
+    /// journal records written since (folded every 64), read back through
+    /// `Raft.DurableState.restore` on every start.
     public struct Disk: Sendable {
-        public var hard = Raft.HardState()
-        public var snapshot: Raft.Snapshot?
-        public var entries: [Raft.Entry] = []
+        public var state = Raft.DurableState()
+        var whole: [UInt8]?
+        var journal: [[UInt8]] = []
+        public var snapshot: Raft.Snapshot? { state.snapshot }
+
+        mutating func write(_ record: [UInt8]) {
+            journal.append(record)
+            if journal.count >= 64 {
+                whole = state.encode()
+                journal = []
+            }
+        }
     }
 
     enum Event {
@@ -123,8 +135,15 @@ public struct RaftCluster {
         let disk = disks[id] ?? Disk()
         restarts[id, default: 0] += 1
         let seed = rng.next() ^ restarts[id, default: 0]
-        nodes[id] = Raft.Node(id: id, settings: settings, hard: disk.hard, snapshot: disk.snapshot,
-                              entries: disk.entries, now: now, seed: seed)
+        var state = disk.state
+        do {
+            state = try Raft.DurableState.restore(whole: disk.whole, journal: disk.journal)
+            if state != disk.state { violations.append("\(id): the disk reads back other than was written") }
+        } catch {
+            violations.append("\(id): the disk does not read back: \(error)")
+        }
+        nodes[id] = Raft.Node(id: id, settings: settings, hard: state.hard, snapshot: state.snapshot,
+                              entries: state.entries, now: now, seed: seed)
         machines[id] = disk.snapshot.map { Self.decodeMachine($0.data) } ?? [:]
         queue.push(now + .milliseconds(5), .tick(id))
     }
@@ -143,19 +162,14 @@ public struct RaftCluster {
     mutating func perform(_ outputs: [Raft.Output], at id: String) {
         for output in outputs {
             switch output {
-            case .saveHardState(let hard):
-                disks[id]?.hard = hard
-            case .truncateLog(let after):
-                disks[id]?.entries.removeAll { $0.index > after }
+            case .saveHardState, .truncateLog:
+                persist(output, at: id)
             case .appendLog(let entries):
-                for entry in entries {
-                    let last = disks[id]?.entries.last?.index ?? disks[id]?.snapshot?.index ?? 0
-                    if entry.index != last + 1 { violations.append("\(id) appended \(entry.index) after \(last)") }
-                    disks[id]?.entries.append(entry)
-                }
+                let last = disks[id]?.state.entries.last?.index ?? disks[id]?.snapshot?.index ?? 0
+                if entries.first?.index != last + 1 { violations.append("\(id) appended \(entries.first?.index ?? 0) after \(last)") }
+                persist(output, at: id)
             case .installSnapshot(let snapshot):
-                disks[id]?.snapshot = snapshot
-                disks[id]?.entries.removeAll { $0.index <= snapshot.index }
+                persist(output, at: id)
                 machines[id] = Self.decodeMachine(snapshot.data)
             case .send(let to, let message):
                 send(message, from: id, to: to)
@@ -175,6 +189,12 @@ public struct RaftCluster {
                 checkLeaderCompleteness(id)
             }
         }
+    }
+
+    mutating func persist(_ output: Raft.Output, at id: String) {
+        guard var disk = disks[id] else { return }
+        if let record = disk.state.record(for: output) { disk.write(record) }
+        disks[id] = disk
     }
 
     mutating func send(_ message: Raft.Message, from: String, to: String) {
@@ -225,8 +245,8 @@ public struct RaftCluster {
         let snapshot = Raft.Snapshot(index: node.appliedIndex, term: term, voters: node.voters(at: node.appliedIndex),
                                      data: Self.encodeMachine(machine))
         nodes[id]?.compact(snapshot)
-        disks[id]?.snapshot = snapshot
-        disks[id]?.entries.removeAll { $0.index <= snapshot.index }
+        disks[id]?.state.take(snapshot)
+        disks[id]?.write(Raft.DurableState.snapshotRecord(snapshot))
     }
 
     /// Log matching, checked between every pair of running servers: where

@@ -17,6 +17,14 @@ import Testing
         var answers: [RPC.Answer] = []
     }
 
+    /// Closes the client, waits for the server to see every connection
+    /// close, then lets both go (their callbacks hold the box).
+    static func closeAll(_ loop: EventLoop, _ box: Box) {
+        loop.execute { box.client?.close(); box.client = nil }
+        #expect(waitUntil { loop.sync { box.server?.connections ?? 0 } == 0 })
+        loop.execute { box.server?.close(); box.server = nil }
+    }
+
     static func request(_ target: String) -> RPC.Envelope {
         RPC.Envelope(datacenter: "dc1", hops: 1, request: .http(method: "GET", target: target, body: []))
     }
@@ -66,7 +74,7 @@ import Testing
         #expect(waitUntil { loop.sync { box.answers.count } == 1 })
         let answer = loop.sync { box.answers.first } ?? nil
         #expect(answer == .http(RPC.HTTPAnswer(status: 200, headers: [], body: Array("slow".utf8))))
-        loop.execute { box.client?.close(); box.server?.close() }
+        Self.closeAll(loop, box)
     }
 
     @Test func anAnswerPastTheFrameLimitIsAFailureAndTheConnectionCarriesOn() throws {
@@ -88,6 +96,6 @@ import Testing
         #expect(failure.message.contains("exceeds the frame limit"))
         // The request in flight beside it on the same connection was not lost.
         #expect(answers[1] == .http(RPC.HTTPAnswer(status: 200, headers: [], body: Array("slow".utf8))))
-        loop.execute { box.client?.close(); box.server?.close() }
+        Self.closeAll(loop, box)
     }
 }

@@ -34,7 +34,6 @@ import Testing
         for i in 0..<count { batch += Array("GET /r\(i) HTTP/1.1\r\nHost: x\r\n\r\n".utf8) }
 
         let fd = connectTCP("127.0.0.1", p)
-        defer { close(fd) }
         #expect(fd >= 0)
         // The writer runs beside the reader: both directions fill up.
         let writer = spawnThread { [batch] in
@@ -66,6 +65,8 @@ import Testing
         #expect(spread < 64 * 1024, "the stack grew \(spread) bytes while serving pipelined requests")
         let tail = String(decoding: received.suffix(12), as: UTF8.self)
         #expect(tail.hasSuffix("/r\(count - 1)"), "the last answer is the last request's: \(tail)")
+        close(fd)
+        #expect(waitUntil { loop.sync { holder.server?.openConnections ?? 0 } == 0 }, "the server saw the client go")
         loop.execute { holder.server?.close() }
     }
 

@@ -177,7 +177,8 @@ final class RPCServer {
     private let loop: EventLoop
     private let handler: Handler
     var onTunnel: TunnelHandler?
-    private var connections = 0
+    /// Connections open on the port now.
+    public private(set) var connections = 0
     /// TLS on the port: a connection whose first byte opens a TLS record
     /// gets a handshake; with `tlsRequired` any other is closed.
     private let tls: TLSContext?
