@@ -20,7 +20,7 @@ import Testing
             box.queries = q
             for i in 0..<1000 { q.park(until: q.deadline(wait: .seconds(60))) { changed in resumed.withLock { $0.append(changed ? "change-\(i)" : "early-timeout") } } }
         }
-        #expect(waitUntil { loop.execute {}; return box.queries != nil })
+        #expect(waitUntil { loop.sync { box.queries != nil } == true })
         loop.execute { box.queries?.changed() }
         #expect(waitUntil { resumed.withLock { $0.count } == 1000 }, "one change answers all parked queries")
         #expect(resumed.withLock { $0.allSatisfy { $0.hasPrefix("change-") } }, "each as a change")
