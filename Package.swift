@@ -30,6 +30,8 @@ let package = Package(
         .target(name: "CatalogCore", dependencies: ["Primitives", "MembershipCore"], swiftSettings: strict),
         // Raft among the servers of a datacenter (the KV store's log).
         .target(name: "RaftCore", dependencies: ["Primitives"], swiftSettings: strict),
+        // Consul's KV store and sessions: the state machine the Raft log drives.
+        .target(name: "KVCore", dependencies: ["Primitives"], swiftSettings: strict),
         // Their shells: sockets, timers, disk.
         .target(name: "Membership", dependencies: ["MembershipCore", "Sockets", "Crypto"], swiftSettings: strict),
         // The cores on a virtual network: no socket layer at all.
@@ -47,6 +49,7 @@ let package = Package(
         .testTarget(name: "HTTPAPITests", dependencies: ["HTTPAPI", "JSON", "Sockets", "TestSupport", "Primitives"], swiftSettings: strict),
         .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "Agent", "Sockets", "TestSupport", "Primitives"], swiftSettings: strict),
         .testTarget(name: "IntegrationTests", dependencies: ["JSON", "Sockets", "HTTPAPI", "Agent", "Crypto", "TestSupport", "Primitives"], exclude: ["python"], swiftSettings: strict),
+        .testTarget(name: "KVTests", dependencies: ["KVCore", "Primitives"], swiftSettings: strict),
         .testTarget(name: "RaftTests", dependencies: ["RaftCore", "Simulation", "Primitives"], swiftSettings: strict),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto", "TestSupport", "Primitives"], swiftSettings: strict),
         .testTarget(name: "SocketsTests", dependencies: ["Sockets", "Crypto", "TestSupport", "Primitives"], swiftSettings: strict),
