@@ -37,7 +37,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${FUZZ_BUILD_DIR:-$ROOT/.build-fuzz}"
 LOCK="${FEDAGENT_BUILD_LOCK-/tmp/fedagent-build.lock}"
-MODULES="CSystem Primitives Sockets Crypto JSON Filter MembershipCore Membership CatalogCore RaftCore Agent HTTPAPI DNSServer"
+MODULES="CSystem Primitives Sockets Crypto JSON Filter MembershipCore Membership CatalogCore RaftCore KVCore Agent HTTPAPI DNSServer"
 SWIFT_FLAGS=(-Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing)
 
 seconds=60
@@ -103,8 +103,8 @@ build() {
     mkdir -p "$BUILD/bin"
     : > "$log"
     # Every library module (not the executables: libFuzzer brings main):
-    # the two at the top of the dependency graph, and RaftCore beside them.
-    for m in HTTPAPI DNSServer RaftCore; do
+    # the two at the top of the dependency graph, and the cores beside them.
+    for m in HTTPAPI DNSServer RaftCore KVCore; do
         if ! (cd "$ROOT" && swift build --build-path "$BUILD" -c debug --target "$m" "${SWIFT_FLAGS[@]}") >> "$log" 2>&1 9>&-; then
             tail -40 "$log" >&2
             echo "fuzz.sh: building the instrumented modules failed (log: $log)" >&2
