@@ -133,12 +133,22 @@ extension Raft.Node {
             while hint > log.snapshotIndex + 1, log.term(at: hint - 1) == conflicting { hint -= 1 }
             return reply(false, max(hint, commitIndex + 1))
         }
+        // A leader's log holds every committed entry, so one that conflicts
+        // with ours is not a leader's (a bug or a forged message): refused,
+        // and nothing committed is ever truncated.
+        let conflictsWithCommitted = entries.contains { entry in
+            guard entry.index <= commitIndex, let held = log.term(at: entry.index) else { return false }
+            return held != entry.term
+        }
+        if conflictsWithCommitted {
+            Log.warn("raft", "refused an append from \(from) that conflicts with committed entries (through \(commitIndex))")
+            return reply(false, commitIndex + 1)
+        }
         var appended: [Raft.Entry] = []
         for entry in entries {
             if let existing = log.term(at: entry.index) {
                 if existing == entry.term { continue }
-                // A conflicting suffix goes; committed entries never conflict.
-                precondition(entry.index > commitIndex, "Raft: a committed entry conflicts with the leader's log")
+                // A conflicting suffix goes (above the commit index, checked above).
                 log.truncate(after: entry.index - 1)
                 out.append(.truncateLog(after: entry.index - 1))
             }
