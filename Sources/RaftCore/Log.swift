@@ -8,8 +8,16 @@ extension Raft {
         /// The voters as of the snapshot.
         public private(set) var snapshotVoters: [ServerID] = []
         public private(set) var entries: [Entry] = []
+        /// The configuration entries among `entries` (index, voters), kept
+        /// beside them so the voters in effect are not a scan of the log.
+        private var configurations: [(index: UInt64, voters: [ServerID])] = []
 
         public init() {}
+
+        public static func == (a: Log, b: Log) -> Bool {
+            a.snapshotIndex == b.snapshotIndex && a.snapshotTerm == b.snapshotTerm
+                && a.snapshotVoters == b.snapshotVoters && a.entries == b.entries
+        }
 
         public init(snapshot: Snapshot?, entries: [Entry]) {
             if let snapshot {
@@ -21,7 +29,7 @@ extension Raft {
             var next = snapshotIndex + 1
             for entry in entries where entry.index >= next {
                 guard entry.index == next else { break }
-                self.entries.append(entry)
+                append(entry)
                 next += 1
             }
         }
@@ -53,12 +61,14 @@ extension Raft {
         mutating func append(_ entry: Entry) {
             precondition(entry.index == lastIndex + 1, "log entries are appended in sequence")
             entries.append(entry)
+            if case .configuration(let voters) = entry.kind { configurations.append((entry.index, voters)) }
         }
 
         /// Drops every entry above `index`.
         mutating func truncate(after index: UInt64) {
             guard index < lastIndex else { return }
             entries.removeLast(Int(lastIndex - max(index, snapshotIndex)))
+            configurations.removeAll { $0.index > index }
         }
 
         /// Forgets the entries up to `index`, now covered by a snapshot.
@@ -68,6 +78,7 @@ extension Raft {
             snapshotIndex = index
             snapshotTerm = term
             snapshotVoters = voters
+            configurations.removeAll { $0.index <= index }
         }
 
         /// Replaces everything with a snapshot from the leader, keeping
@@ -81,23 +92,15 @@ extension Raft {
             snapshotIndex = snapshot.index
             snapshotTerm = snapshot.term
             snapshotVoters = snapshot.voters
+            configurations.removeAll { $0.index <= snapshot.index }
+            if entries.isEmpty { configurations = [] }
         }
 
         /// The voters in effect: those of the last configuration entry,
         /// committed or not (the dissertation's §4.1), else the snapshot's.
-        public var voters: [ServerID] {
-            for entry in entries.reversed() {
-                if case .configuration(let voters) = entry.kind { return voters }
-            }
-            return snapshotVoters
-        }
+        public var voters: [ServerID] { configurations.last?.voters ?? snapshotVoters }
 
-        /// The index of the last configuration entry (0 when only the snapshot's holds).
-        public var configurationIndex: UInt64 {
-            for entry in entries.reversed() {
-                if case .configuration = entry.kind { return entry.index }
-            }
-            return snapshotIndex
-        }
+        /// The index of the last configuration entry (the snapshot's when none is held).
+        public var configurationIndex: UInt64 { configurations.last?.index ?? snapshotIndex }
     }
 }
